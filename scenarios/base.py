@@ -1,0 +1,56 @@
+"""Hazards: the exogenous drivers of a run, as plain serialisable records.
+
+A scenario is a pure function ``(ScenarioConfig, City, Generator, horizon_s) ->
+list[Hazard]``; it never touches SimPy. The hazards are written to
+``hazards.csv`` before the engine runs, so a change of policy leaves them as
+they were and a trainer can read the injects.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.city import City
+from sim.config import ScenarioConfig
+from sim.registry import SCENARIOS
+
+__all__ = ["Hazard", "build", "no_hazards", "hazard_rows"]
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """One timed, targeted driver: ``kind`` at ``scope`` at ``t_s``."""
+
+    id: str  # H1, H2, ... in time order
+    t_s: float
+    kind: str  # e.g. water.pipe_burst
+    scope: str  # e.g. water.pipe.P17
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def no_hazards(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: float) -> list[Hazard]:
+    """The ``none`` scenario: background calls only."""
+    return []
+
+
+def build(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: float) -> list[Hazard]:
+    """Dispatch to the scenario named ``cfg.name`` (see ``sim.registry.SCENARIOS``)."""
+    try:
+        target = SCENARIOS[cfg.name]
+    except KeyError:
+        from sim.config import ConfigError
+
+        raise ConfigError("scenario.name", f"must be one of {', '.join(sorted(SCENARIOS))}") from None
+    module, func = target.split(":")
+    hazards: list[Hazard] = getattr(importlib.import_module(module), func)(cfg, city, rng, horizon_s)
+    return hazards
+
+
+def hazard_rows(hazards: list[Hazard]) -> list[tuple[str, float, str, str, str]]:
+    """Rows of ``hazards.csv``: params as canonical JSON (sorted keys)."""
+    return [(h.id, h.t_s, h.kind, h.scope, json.dumps(h.params, sort_keys=True)) for h in hazards]

@@ -1,0 +1,174 @@
+"""The city as plain data: roads, zones, stations, units and the water network.
+
+A :class:`City` is built once per run (``sim.citygen`` for the embedded
+districts, loaders for real networks) and never changes afterwards: the engine
+keeps its mutable state (closures, valve positions, unit positions) elsewhere.
+Nothing here imports SimPy, so the city can be built and tested on its own.
+
+Conventions
+-----------
+* Road nodes are integers ``0 .. n_nodes-1``; coordinates in metres.
+* Road links are undirected unless ``oneway`` is true (then ``u -> v`` only);
+  link ``i`` has the scope ``roads.link.{i}``.
+* Water nodes are road nodes (mains follow the roads); pipe ``j`` has the
+  scope ``water.pipe.{pipe_id}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "City",
+    "HighRise",
+    "Roads",
+    "Station",
+    "UnitSpec",
+    "Valve",
+    "WaterNetwork",
+    "Zone",
+    "ROAD_CLASSES",
+]
+
+#: Road classes, by index into ``Roads.road_class``.
+ROAD_CLASSES: tuple[str, ...] = ("expressway", "arterial", "local")
+
+
+@dataclass(frozen=True, eq=False)
+class Roads:
+    """The road graph as flat arrays (one entry per node or per link)."""
+
+    x_m: np.ndarray  # (n,) float
+    y_m: np.ndarray  # (n,) float
+    elev_m: np.ndarray  # (n,) float, ground elevation
+    u: np.ndarray  # (m,) int, link start node
+    v: np.ndarray  # (m,) int, link end node
+    length_m: np.ndarray  # (m,) float
+    speed_kmh: np.ndarray  # (m,) float, free-flow speed of an emergency vehicle
+    road_class: np.ndarray  # (m,) int, index into ROAD_CLASSES
+    oneway: np.ndarray  # (m,) bool
+    bridge: np.ndarray  # (m,) bool
+    tunnel: np.ndarray  # (m,) bool
+    underpass: np.ndarray  # (m,) bool
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.x_m.shape[0])
+
+    @property
+    def n_links(self) -> int:
+        return int(self.u.shape[0])
+
+    def travel_time_s(self) -> np.ndarray:
+        """Free-flow travel time of each link in seconds."""
+        return self.length_m / (self.speed_kmh / 3.6)
+
+
+@dataclass(frozen=True)
+class HighRise:
+    """A high-rise residential block (the fire issue uses floors and households)."""
+
+    id: str
+    zone: str
+    node: int
+    floors: int
+    households: int
+    height_m: float
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A street-level area (街道) with people, homes and a water-demand node."""
+
+    id: str
+    name: str
+    node: int  # the road node nearest the zone centre
+    x_m: float
+    y_m: float
+    area_km2: float
+    population: int
+    households: int
+    water_node: int  # water node that serves the zone (a road node)
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A response unit as specified (its runtime state lives in the engine)."""
+
+    id: str  # e.g. "FS04.E1"
+    kind: str  # engine, ladder, rescue, ambulance, water_crew, ...
+    station: str  # station id
+
+    @property
+    def scope(self) -> str:
+        return f"units.{self.kind}.{self.id}"
+
+
+@dataclass(frozen=True)
+class Station:
+    id: str  # e.g. "FS04"
+    kind: str  # fire, ambulance, water_depot
+    node: int
+    name: str = ""
+    units: tuple[UnitSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Valve:
+    """An isolation valve on ``pipe`` next to water node ``node``."""
+
+    id: str
+    pipe: int  # index into WaterNetwork pipe arrays
+    node: int
+
+
+@dataclass(frozen=True, eq=False)
+class WaterNetwork:
+    """Water mains along the roads; nodes are road nodes.
+
+    ``customers`` gives the number of customer accounts (households and
+    businesses) drawing water at each road node; it is zero where no zone
+    demand is attached.
+    """
+
+    pipe_ids: tuple[str, ...]
+    u: np.ndarray  # (p,) int, road node
+    v: np.ndarray  # (p,) int, road node
+    length_m: np.ndarray  # (p,) float
+    diameter_mm: np.ndarray  # (p,) float
+    material: tuple[str, ...]  # per pipe: CI, DI, PVC, PE, steel, AC
+    install_year: np.ndarray  # (p,) int
+    road_link: np.ndarray  # (p,) int, the road link the main runs under (-1: none)
+    sources: tuple[int, ...]  # treatment plant nodes
+    valves: tuple[Valve, ...]
+    customers: np.ndarray  # (n_road_nodes,) int
+
+    @property
+    def n_pipes(self) -> int:
+        return int(self.u.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class City:
+    name: str
+    roads: Roads
+    zones: tuple[Zone, ...]
+    highrises: tuple[HighRise, ...]
+    stations: tuple[Station, ...]
+    water: WaterNetwork
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def population(self) -> int:
+        return sum(z.population for z in self.zones)
+
+    def units(self) -> list[UnitSpec]:
+        return [u for s in self.stations for u in s.units]
+
+    def station(self, station_id: str) -> Station:
+        for s in self.stations:
+            if s.id == station_id:
+                return s
+        raise KeyError(station_id)

@@ -1,0 +1,240 @@
+"""Units, incidents and the dispatch centre.
+
+The dispatch centre sends the capable unit with the earliest expected arrival
+(turnout if it leaves quarters, plus the *current* travel time), queues a
+request when none is free (priority: severity, then report time), and re-tasks
+a unit that is driving back to quarters by interrupting its return
+(``Process.interrupt``): units clear at the scene and are available on the
+radio while they return.
+
+Each unit is one long-lived SimPy process (:func:`serve`): idle in quarters it
+waits on its own wake-up event, never on a shared one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.city import UnitSpec
+from sim.log import Record
+from sim.roads import RoadState
+
+__all__ = ["Dispatcher", "Incident", "Unit", "serve"]
+
+
+@dataclass(eq=False)
+class Incident:
+    id: int
+    type: str
+    severity: int
+    source: str
+    scope: str
+    node: int
+    zone: str
+    t_occur: float
+    rng: np.random.Generator
+    t_report: float | None = None
+    t_ready: float | None = None  # call processed: units may be sent
+    t_dispatch: float | None = None
+    t_enroute: float | None = None
+    t_arrival: float | None = None
+    t_control: float | None = None
+    t_close: float | None = None
+    first_unit: str = ""
+    n_units: int = 0
+    assigned: int = 0
+    cleared: int = 0
+    pending: int = 0  # requests waiting in a queue
+    outcome: str = ""
+    controlled: simpy.Event | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scope_id(self) -> str:
+        return f"incident.{self.id}"
+
+
+@dataclass(eq=False)
+class Unit:
+    spec: UnitSpec
+    home: int  # station node
+    turnout_s: float
+    node: int = -1
+    status: str = "idle"  # idle | busy | returning
+    wake: simpy.Event | None = None
+    proc: simpy.Process | None = None
+    ret_from: int = -1
+    ret_t0: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def scope(self) -> str:
+        return self.spec.scope
+
+
+class Dispatcher:
+    """Finds units for requests; owns the per-kind priority queues."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        roads: RoadState,
+        units: list[Unit],
+        log: Callable[[Record], None],
+        retask_returning: bool = True,
+    ) -> None:
+        self.env = env
+        self.roads = roads
+        self.log = log
+        self.retask = retask_returning
+        self.by_kind: dict[str, list[Unit]] = {}
+        for u in units:
+            self.by_kind.setdefault(u.kind, []).append(u)
+        self.queues: dict[str, list[tuple[int, float, int, Incident]]] = {}
+        self._seq = itertools.count()
+        self.on_arrive: Callable[[Unit, Incident, float], None] = lambda u, i, t: None
+        self.on_clear: Callable[[Unit, Incident], None] = lambda u, i: None
+
+    # ------------------------------------------------------------- helpers
+    def where(self, unit: Unit) -> int:
+        """The unit's node now (a returning unit is placed along its route)."""
+        if unit.status == "returning":
+            return self.roads.position(unit.ret_from, unit.home, self.env.now - unit.ret_t0)
+        return unit.node
+
+    def eta(self, unit: Unit, times_to_scene: np.ndarray) -> float:
+        if unit.status == "idle":
+            return unit.turnout_s + float(times_to_scene[unit.node])
+        if unit.status == "returning" and self.retask:
+            return float(times_to_scene[self.where(unit)])
+        return float("inf")
+
+    # ------------------------------------------------------------ requests
+    def request(self, inc: Incident, kind: str) -> bool:
+        """Send the best unit of ``kind`` to ``inc`` or queue the request.
+
+        Returns False when the city has no unit of that kind at all.
+        """
+        pool = self.by_kind.get(kind, [])
+        if not pool:
+            return False
+        times = self.roads.times_to(inc.node)
+        best, best_eta = None, float("inf")
+        for u in pool:
+            e = self.eta(u, times)
+            if e < best_eta:
+                best, best_eta = u, e
+        if best is None:
+            q = self.queues.setdefault(kind, [])
+            heapq.heappush(q, (inc.severity, inc.t_ready or self.env.now, next(self._seq), inc))
+            inc.pending += 1
+            self.log(Record(self.env.now, "queue", f"units.{kind}", inc.id, float(len(q))))
+        else:
+            self.assign(best, inc)
+        return True
+
+    def assign(self, unit: Unit, inc: Incident) -> None:
+        inc.assigned += 1
+        if inc.t_dispatch is None:
+            inc.t_dispatch = self.env.now
+        if unit.status == "idle":
+            unit.status = "busy"
+            assert unit.wake is not None
+            unit.wake.succeed(inc)
+        elif unit.status == "returning":
+            unit.node = self.where(unit)
+            unit.status = "busy"
+            assert unit.proc is not None
+            unit.proc.interrupt(inc)
+        else:  # pragma: no cover - guarded by eta()
+            raise RuntimeError(f"{unit.scope} is busy")
+
+    def next_for(self, unit: Unit) -> Incident | None:
+        """Pop the most urgent queued request this unit can reach, if any."""
+        q = self.queues.get(unit.kind)
+        if not q:
+            return None
+        skipped = []
+        found = None
+        while q:
+            item = heapq.heappop(q)
+            inc = item[3]
+            if inc.t_control is not None:  # work done meanwhile: drop the request
+                inc.pending -= 1
+                continue
+            if np.isfinite(self.roads.time(unit.node, inc.node)):
+                found = inc
+                inc.pending -= 1
+                break
+            skipped.append(item)
+        for item in skipped:
+            heapq.heappush(q, item)
+        if found is not None:
+            found.assigned += 1
+            if found.t_dispatch is None:
+                found.t_dispatch = self.env.now
+        return found
+
+    def waiting(self) -> list[Incident]:
+        return [item[3] for q in self.queues.values() for item in q]
+
+
+def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.Event, Any, None]:
+    """A unit's life: wait in quarters, respond, clear, return or be re-tasked."""
+    log = d.log
+    while True:
+        unit.status = "idle"
+        unit.node = unit.home
+        unit.wake = env.event()
+        inc: Incident | None = yield unit.wake
+        turnout = True
+        while inc is not None:
+            unit.status = "busy"
+            travel = d.roads.time(unit.node, inc.node)
+            log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
+            if turnout and unit.turnout_s > 0:
+                yield env.timeout(unit.turnout_s)
+            t_enroute = env.now
+            log(Record(env.now, "enroute", unit.scope, inc.id))
+            # Travel time at the road state of departure; a closure later
+            # does not reroute a vehicle already on its way.
+            travel = d.roads.time(unit.node, inc.node)
+            if travel > 0:
+                yield env.timeout(travel)
+            unit.node = inc.node
+            log(Record(env.now, "arrive", unit.scope, inc.id, round(env.now - t_enroute, 3)))
+            d.on_arrive(unit, inc, t_enroute)
+            assert inc.controlled is not None
+            if not inc.controlled.processed:
+                yield inc.controlled
+            log(Record(env.now, "clear", unit.scope, inc.id))
+            d.on_clear(unit, inc)
+            inc = d.next_for(unit)
+            turnout = False
+            if inc is not None:
+                continue
+            # Drive back to quarters; available for re-tasking on the way.
+            unit.status = "returning"
+            unit.ret_from, unit.ret_t0 = unit.node, env.now
+            try:
+                back = d.roads.time(unit.node, unit.home)
+                if back > 0:
+                    yield env.timeout(back if np.isfinite(back) else 0.0)
+            except simpy.Interrupt as intr:
+                inc = intr.cause
+                continue
+            unit.node = unit.home
+            unit.status = "idle"
+            log(Record(env.now, "in_quarters", unit.scope))
+            inc = d.next_for(unit)
+            turnout = True

@@ -1,0 +1,117 @@
+"""The record schema of a run folder: the only module of ``sim`` that analysis imports.
+
+The engine appends :class:`Record` rows while it runs (state on change, never
+by sampling); :mod:`sim.output` writes them as CSV. Analysis reads the CSV
+files back and rebuilds step functions by forward fill. Column lists here are
+the contract documented in the README.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = [
+    "CITY_FILES",
+    "EVENT_COLUMNS",
+    "EVENT_KINDS",
+    "HAZARD_COLUMNS",
+    "INCIDENT_COLUMNS",
+    "OUTCOMES",
+    "RUN_FILES",
+    "SERVICE_COLUMNS",
+    "Record",
+    "ServiceRecord",
+]
+
+
+class Record(NamedTuple):
+    """One row of ``events.csv``."""
+
+    t_s: float
+    kind: str
+    scope: str
+    incident: int | None = None
+    value: float | None = None
+    note: str = ""
+
+
+class ServiceRecord(NamedTuple):
+    """One row of ``service.csv``: a lifeline's state after a change."""
+
+    t_s: float
+    lifeline: str
+    served_fraction: float
+    customers_out: int
+    customers_total: int
+    cause: str = ""
+
+
+EVENT_COLUMNS = ("t_s", "kind", "scope", "incident", "value", "note")
+SERVICE_COLUMNS = ("t_s", "lifeline", "served_fraction", "customers_out", "customers_total", "cause")
+HAZARD_COLUMNS = ("hazard", "t_s", "kind", "scope", "params")
+INCIDENT_COLUMNS = (
+    "incident",  # integer id; scope incident.{id}
+    "type",  # run-card key: fire, medical, rescue, water_main_break, ...
+    "severity",  # 1 most urgent
+    "source",  # background | hazard id (e.g. H1)
+    "scope",  # the place or asset: roads.node.123, water.pipe.P17
+    "node",  # road node of the scene
+    "x_m",
+    "y_m",
+    "zone",
+    "t_occur_s",  # when it happened
+    "t_report_s",  # when the call (or alarm) reached the dispatch centre
+    "t_dispatch_s",  # first dispatch order (empty if never dispatched)
+    "t_enroute_s",  # when the first-arriving unit started travelling
+    "t_arrival_s",  # first unit on scene
+    "t_control_s",  # work on scene done (fire out, patient handed over, main repaired)
+    "t_close_s",  # last unit cleared
+    "first_unit",  # scope of the first-arriving unit
+    "n_units",  # units that arrived
+    "outcome",  # resolved | unserved | open_at_end
+    "wait_s",  # time the call waited in the queue for a free unit after processing
+)
+OUTCOMES = ("resolved", "unserved", "open_at_end")
+
+#: Event kinds in ``events.csv`` and what ``scope``/``value`` mean for each.
+EVENT_KINDS: dict[str, str] = {
+    "occur": "incident happens; scope = place; value = severity",
+    "report": "call or alarm reaches dispatch; scope = place",
+    "queue": "no capable unit free; scope = requested kind (units.KIND); value = queue length",
+    "dispatch": "unit assigned; scope = unit; value = expected travel s",
+    "retask": "unit sent on without going back to quarters (diverted on its way back, or straight from a scene); scope = unit; value = expected travel s",
+    "enroute": "unit starts travelling (turnout over); scope = unit",
+    "arrive": "unit on scene; scope = unit; value = travel s",
+    "control": "work on scene done; scope = place",
+    "clear": "unit leaves the scene; scope = unit",
+    "in_quarters": "unit back at its station; scope = unit",
+    "close": "incident closed; scope = place; note = outcome",
+    "burst": "water main breaks; scope = water.pipe.ID",
+    "isolate": "valves closed; scope = water.pipe.ID; value = customers out",
+    "valve_fail": "a valve could not be closed; scope = water.valve.ID",
+    "repair": "repair of the main starts; scope = water.pipe.ID; value = expected duration s",
+    "restore": "main back in service; scope = water.pipe.ID",
+    "road_close": "road link closed; scope = roads.link.ID",
+    "road_open": "road link reopened; scope = roads.link.ID",
+    "horizon": "the run stops; scope = run",
+}
+
+#: Files every successful run leaves (besides Hydra's .hydra/).
+RUN_FILES = (
+    "hazards.csv",
+    "events.csv",
+    "service.csv",
+    "incidents.csv",
+    "summary.json",
+    "report.md",
+    "report.html",
+)
+
+#: Geometry for maps, written under ``city/`` so that analysis never rebuilds the city.
+CITY_FILES = {
+    "nodes.csv": ("node", "x_m", "y_m", "elev_m"),
+    "links.csv": ("link", "u", "v", "road_class", "length_m", "speed_kmh", "bridge", "tunnel", "underpass"),
+    "stations.csv": ("station", "kind", "node", "x_m", "y_m", "units"),
+    "zones.csv": ("zone", "name", "node", "x_m", "y_m", "area_km2", "population", "households"),
+    "pipes.csv": ("pipe", "u", "v", "length_m", "diameter_mm", "material", "install_year", "road_link"),
+}

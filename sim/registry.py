@@ -1,0 +1,20 @@
+"""Names the config may choose from: city generators and scenarios.
+
+Kept free of heavy imports so that :func:`sim.config.validate` can list the
+allowed values in its error messages.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CITY_KINDS", "SCENARIOS"]
+
+#: city.kind -> "module:function" building a City from (CityConfig, Generator).
+CITY_KINDS: dict[str, str] = {
+    "district": "sim.citygen:build_district",
+}
+
+#: scenario.name -> "module:function" building hazards from (ScenarioConfig, City, Generator, horizon_s).
+SCENARIOS: dict[str, str] = {
+    "none": "scenarios.base:no_hazards",
+    "pipe_burst": "scenarios.pipe_burst:build",
+}

@@ -1,0 +1,141 @@
+"""One run, from a typed config to a run folder.
+
+:func:`prepare` does everything that can fail on bad input (validation, the
+city, station placement, the hazards) before anything is written;
+:func:`execute` runs the engine and writes the folder, with ``summary.json``
+written in ``finally`` so a failed run says ``status: failed`` and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import platform
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import scenarios
+from scenarios.background import Call, background_calls
+from scenarios.base import Hazard, hazard_rows
+from sim import engine
+from sim.city import City, check_city
+from sim.config import CityConfig, Config, validate
+from sim.output import write_city, write_json, write_run_tables
+from sim.policy import Policy, make_policy
+from sim.registry import CITY_KINDS
+from sim.rng import Streams
+
+__all__ = ["Prepared", "build_city", "execute", "prepare", "simulate"]
+
+log = logging.getLogger(__name__)
+
+
+def build_city(cfg: CityConfig, streams: Streams) -> City:
+    module, func = CITY_KINDS[cfg.kind].split(":")
+    city: City = getattr(importlib.import_module(module), func)(cfg, streams("city"))
+    check_city(city)
+    return city
+
+
+@dataclass
+class Prepared:
+    cfg: Config
+    streams: Streams
+    city: City
+    hazards: list[Hazard]
+    calls: list[Call]
+    policy: Policy
+
+
+def prepare(cfg: Config) -> Prepared:
+    """Validate and build the pure inputs of a run; raises ConfigError on bad input."""
+    validate(cfg)
+    streams = Streams(cfg.seed)
+    city = build_city(cfg.city, streams)
+    horizon = cfg.run.horizon_s
+    hazards = scenarios.build(cfg.scenario, city, streams("hazards"), horizon)
+    start = datetime.fromisoformat(cfg.run.start)
+    start_hour = start.hour + start.minute / 60.0 + start.second / 3600.0
+    calls = background_calls(cfg.calls, city, streams("calls"), horizon, start_hour)
+    policy = make_policy(cfg.policy, cfg.city)
+    return Prepared(cfg, streams, city, hazards, calls, policy)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("cityres", "simpy", "numpy", "scipy", "networkx", "hydra-core", "matplotlib", "pandas"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
+    """Run the engine and write the run folder; returns the summary."""
+    cfg = prep.cfg
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    summary: dict[str, Any] = {
+        "status": "running",
+        "seed": cfg.seed,
+        "city": {"name": prep.city.name, "population": prep.city.population, **_jsonable(prep.city.meta)},
+        "scenario": cfg.scenario.name,
+        "policy": cfg.policy.name,
+        "horizon_s": cfg.run.horizon_s,
+        "run_start": cfg.run.start,
+        "timezone": cfg.run.timezone,
+        "standards": dataclasses.asdict(cfg.standards),
+        "versions": _versions(),
+        "n_hazards": len(prep.hazards),
+        "n_background_calls": len(prep.calls),
+    }
+    try:
+        result = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams)
+        summary["sim_runtime_s"] = round(time.perf_counter() - t0, 3)
+        summary["n_events"] = len(result.events)
+        summary["n_incidents"] = len(result.incidents)
+        write_run_tables(run_dir, result, prep.city, hazard_rows(prep.hazards))
+        write_city(run_dir, prep.city)
+        from analysis import headline, load_run
+
+        summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards)
+        if cfg.run.report:
+            from analysis.report import write_report
+
+            write_report(run_dir, horizon_s=cfg.run.horizon_s, standards=dataclasses.asdict(cfg.standards),
+                         summary=summary)
+        summary["status"] = "ok"
+    except BaseException as exc:
+        summary["status"] = "failed"
+        summary["error"] = f"{type(exc).__name__}: {exc}"
+        summary["traceback"] = traceback.format_exc()
+        raise
+    finally:
+        summary["runtime_s"] = round(time.perf_counter() - t0, 3)
+        write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def simulate(cfg: Config, run_dir: Path) -> dict[str, Any]:
+    """prepare + execute: the whole run, for scripts and tests."""
+    return execute(prepare(cfg), run_dir)
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if hasattr(v, "item"):
+            v = v.item()
+        if isinstance(v, (int, float, str, bool)) or v is None:
+            out[k] = v
+    return out
+
+

@@ -1,0 +1,157 @@
+"""Water service: valve segments, isolation of a break, customers out.
+
+Segments follow the valve-segment definition of water-network resilience work
+(Jun 2005; DOMAIN.md 5.1): a *segment* is the set of pipes and nodes that stay
+joined when every valve is closed. Isolating a break closes the valves around
+its segment; a valve that fails to close (probability ``valve_fail_prob``)
+widens the isolation to the segment behind it. Customers are out when their
+node lies in an isolated or depressurised segment, or is cut off from every
+source once those pipes are out of service (unintended isolation).
+
+Plain data and numpy/scipy only; the engine calls it when state changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order
+
+from sim.city import WaterNetwork
+
+__all__ = ["Isolation", "WaterState", "segments"]
+
+
+def segments(net: WaterNetwork, n_nodes: int) -> tuple[np.ndarray, np.ndarray, dict[int, list[int]]]:
+    """Label pipes and nodes by segment.
+
+    Returns ``(pipe_seg, node_seg, valves_of)``: the segment of each pipe and of
+    each road node (``-1`` for nodes with no pipe), and for each segment the
+    indices of the valves on its boundary.
+    """
+    p = net.n_pipes
+    parent = np.arange(p + n_nodes)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = int(parent[a])
+        return a
+
+    valved = {(v.pipe, v.node) for v in net.valves}
+    for j in range(p):
+        for end in (int(net.u[j]), int(net.v[j])):
+            if (j, end) not in valved:
+                ra, rb = find(j), find(p + end)
+                if ra != rb:
+                    parent[ra] = rb
+    roots = np.array([find(i) for i in range(p + n_nodes)])
+    _, labels = np.unique(roots, return_inverse=True)
+    pipe_seg = labels[:p].astype(np.int64)
+    node_seg = labels[p:].astype(np.int64)
+    has_pipe = np.zeros(n_nodes, dtype=bool)
+    has_pipe[net.u] = True
+    has_pipe[net.v] = True
+    node_seg[~has_pipe] = -1
+    valves_of: dict[int, list[int]] = {}
+    for k, v in enumerate(net.valves):
+        for s in (int(pipe_seg[v.pipe]), int(node_seg[v.node])):
+            valves_of.setdefault(s, []).append(k)
+    return pipe_seg, node_seg, valves_of
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The outcome of closing valves around a break."""
+
+    pipe: int
+    segments: frozenset[int]
+    pipes: tuple[int, ...]  # pipes out of service
+    failed_valves: tuple[int, ...]  # valves that would not close
+
+
+class WaterState:
+    """Which pipes are out of service, and who is without water."""
+
+    def __init__(self, net: WaterNetwork, n_nodes: int) -> None:
+        self.net = net
+        self.n_nodes = n_nodes
+        self.pipe_seg, self.node_seg, self.valves_of = segments(net, n_nodes)
+        self.customers = net.customers.astype(np.int64)
+        self.total = int(self.customers.sum())
+        self.out_pipes: dict[int, set[int]] = {}  # cause pipe -> pipes out of service
+        self.depressurised: dict[int, set[int]] = {}  # cause pipe -> segments without pressure
+        self._sources = np.array(net.sources, dtype=np.int64)
+
+    # ------------------------------------------------------------ isolation
+    def isolate(self, pipe: int, valve_fails: np.ndarray) -> Isolation:
+        """Close the valves around ``pipe``'s segment.
+
+        ``valve_fails[k]`` says whether valve ``k`` would fail if operated
+        (drawn once per break by the caller, so the outcome is reproducible).
+        """
+        seg0 = int(self.pipe_seg[pipe])
+        isolated = {seg0}
+        failed: list[int] = []
+        frontier = [seg0]
+        while frontier:
+            s = frontier.pop()
+            for k in self.valves_of.get(s, []):
+                v = self.net.valves[k]
+                other = {int(self.pipe_seg[v.pipe]), int(self.node_seg[v.node])} - {s}
+                if not other or other <= isolated:
+                    continue
+                if valve_fails[k]:
+                    failed.append(k)
+                    for o in sorted(other):
+                        if o not in isolated:
+                            isolated.add(o)
+                            frontier.append(o)
+        pipes = tuple(int(j) for j in np.nonzero(np.isin(self.pipe_seg, sorted(isolated)))[0])
+        return Isolation(pipe, frozenset(isolated), pipes, tuple(sorted(set(failed))))
+
+    # -------------------------------------------------------------- changes
+    def depressurise(self, pipe: int) -> None:
+        """A break: its own segment loses pressure until it is isolated."""
+        self.depressurised[pipe] = {int(self.pipe_seg[pipe])}
+
+    def apply(self, iso: Isolation) -> None:
+        self.depressurised.pop(iso.pipe, None)
+        self.out_pipes[iso.pipe] = set(iso.pipes)
+
+    def restore(self, pipe: int) -> None:
+        self.depressurised.pop(pipe, None)
+        self.out_pipes.pop(pipe, None)
+
+    # -------------------------------------------------------------- service
+    def served_nodes(self) -> np.ndarray:
+        """Boolean per road node: has water (connected to a source, not isolated)."""
+        out = set().union(*self.out_pipes.values()) if self.out_pipes else set()
+        keep = np.ones(self.net.n_pipes, dtype=bool)
+        if out:
+            keep[sorted(out)] = False
+        # A super-source joined to every plant: one BFS finds all served nodes.
+        s = self.n_nodes
+        u = np.concatenate([self.net.u[keep], np.full(len(self._sources), s)])
+        v = np.concatenate([self.net.v[keep], self._sources])
+        g = csr_matrix(
+            (np.ones(2 * len(u)), (np.concatenate([u, v]), np.concatenate([v, u]))),
+            shape=(self.n_nodes + 1, self.n_nodes + 1),
+        )
+        reach = breadth_first_order(g, s, directed=False, return_predecessors=False)
+        served = np.zeros(self.n_nodes, dtype=bool)
+        served[reach[reach < self.n_nodes]] = True
+        # Nodes inside an isolated segment are dry even if a boundary valve
+        # leaves them touching a live main.
+        dead_segs = {int(self.pipe_seg[j]) for j in out}
+        for segs in self.depressurised.values():
+            dead_segs |= segs
+        if dead_segs:
+            served &= ~np.isin(self.node_seg, sorted(dead_segs))
+        return served
+
+    def customers_out(self) -> int:
+        served = self.served_nodes()
+        return int(self.customers[~served].sum())
