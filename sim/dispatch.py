@@ -44,6 +44,7 @@ class Incident:
     t_ready: float | None = None  # call processed: units may be sent
     t_dispatch: float | None = None
     t_enroute: float | None = None
+    t_unit_dispatch: float | None = None  # assignment time of the first-arriving unit
     t_arrival: float | None = None
     t_control: float | None = None
     t_close: float | None = None
@@ -102,7 +103,7 @@ class Dispatcher:
             self.by_kind.setdefault(u.kind, []).append(u)
         self.queues: dict[str, list[tuple[int, float, int, Incident]]] = {}
         self._seq = itertools.count()
-        self.on_arrive: Callable[[Unit, Incident, float], None] = lambda u, i, t: None
+        self.on_arrive: Callable[[Unit, Incident, float, float], None] = lambda u, i, t, a: None
         self.on_clear: Callable[[Unit, Incident], None] = lambda u, i: None
 
     # ------------------------------------------------------------- helpers
@@ -200,6 +201,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
         turnout = True
         while inc is not None:
             unit.status = "busy"
+            t_assigned = env.now
             travel = d.roads.time(unit.node, inc.node)
             log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
             if turnout and unit.turnout_s > 0:
@@ -213,7 +215,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
                 yield env.timeout(travel)
             unit.node = inc.node
             log(Record(env.now, "arrive", unit.scope, inc.id, round(env.now - t_enroute, 3)))
-            d.on_arrive(unit, inc, t_enroute)
+            d.on_arrive(unit, inc, t_enroute, t_assigned)
             assert inc.controlled is not None
             if not inc.controlled.processed:
                 yield inc.controlled

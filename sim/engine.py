@@ -155,11 +155,12 @@ class _World:
             self.record(Record(env.now, "close", inc.scope, inc.id, None, "unserved: no capable unit"))
 
     # ------------------------------------------------------------------ work
-    def on_arrive(self, unit: Unit, inc: Incident, t_enroute: float) -> None:
+    def on_arrive(self, unit: Unit, inc: Incident, t_enroute: float, t_assigned: float) -> None:
         inc.n_units += 1
         if inc.t_arrival is None:
             inc.t_arrival = self.env.now
             inc.t_enroute = t_enroute
+            inc.t_unit_dispatch = t_assigned
             inc.first_unit = unit.scope
             self.env.process(self.work(inc))
 
@@ -225,7 +226,11 @@ def run(
     world = _World(city, policy, streams, log)
     env = world.env
     total = world.water.total
-    log.service.append(ServiceRecord(0.0, "water", 1.0, 0, total, "start"))
+    # Customers with no path to a plant are out from the start (a loaded
+    # network may have them); the generated district has none.
+    world._out = world.water.customers_out()
+    frac = 1.0 - world._out / total if total else 1.0
+    log.service.append(ServiceRecord(0.0, "water", round(frac, 6), world._out, total, "start"))
     for unit in world.units:
         unit.node = unit.home
         unit.proc = env.process(serve(env, unit, world.dispatcher))

@@ -70,6 +70,7 @@ INCIDENT_COLUMNS = (
     "n_units",  # units that arrived
     "outcome",  # resolved | unserved | open_at_end
     "wait_s",  # time the call waited in the queue for a free unit after processing
+    "t_unit_dispatch_s",  # when the first-arriving unit was assigned (may be after t_dispatch_s)
 )
 OUTCOMES = ("resolved", "unserved", "open_at_end")
 

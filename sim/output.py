@@ -26,7 +26,7 @@ __all__ = ["atomic_write", "fmt", "write_city", "write_run_tables", "write_table
 
 
 def fmt(v: Any) -> str:
-    """Canonical cell text: '' for None, trimmed fixed-point for floats."""
+    """Canonical cell text: '' for None, fixed-point with 6 decimals (trimmed) for floats."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -34,7 +34,7 @@ def fmt(v: Any) -> str:
     if isinstance(v, float):
         if v != v or v in (float("inf"), float("-inf")):
             return repr(v)
-        text = f"{v:.3f}".rstrip("0").rstrip(".")
+        text = f"{v:.6f}".rstrip("0").rstrip(".")
         return "0" if text == "-0" else text
     if hasattr(v, "item"):  # numpy scalar
         return fmt(v.item())
@@ -48,6 +48,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -72,6 +73,7 @@ def _incident_row(inc: Incident, city: City) -> list[Any]:
         inc.t_occur, inc.t_report, inc.t_dispatch, inc.t_enroute, inc.t_arrival, inc.t_control,
         inc.t_close, inc.first_unit, inc.n_units, inc.outcome,
         None if inc.t_dispatch is None or inc.t_ready is None else inc.t_dispatch - inc.t_ready,
+        inc.t_unit_dispatch,
     ]
 
 

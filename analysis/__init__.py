@@ -1,0 +1,70 @@
+"""Metrics and reports computed from run folders (never from the engine).
+
+Reads the tables a run leaves (:mod:`analysis.rundir`), computes response-time
+fractiles and standards compliance (:mod:`analysis.metrics`) and lifeline
+resilience (:mod:`analysis.resilience`), and writes the per-run report
+(:mod:`analysis.report`). Imports nothing from ``sim`` but its record schema,
+:mod:`sim.log`.
+"""
+
+from analysis.metrics import (
+    COMPONENTS,
+    Compliance,
+    Standards,
+    Stats,
+    compliance,
+    emergency,
+    fractile,
+    outcome_counts,
+    response_components,
+    response_table,
+    standards_compliance,
+    summarize,
+)
+from analysis.report import headline, report_context, write_report
+from analysis.resilience import (
+    OutageIndices,
+    Recovery,
+    ServiceCurve,
+    ServiceResilience,
+    customer_hours_lost,
+    min_served,
+    outage_indices,
+    recovery,
+    resilience_loss,
+    service_curve,
+    service_resilience,
+)
+from analysis.rundir import Run, load_run, run_horizon
+
+__all__ = [
+    "COMPONENTS",
+    "Compliance",
+    "OutageIndices",
+    "Recovery",
+    "Run",
+    "ServiceCurve",
+    "ServiceResilience",
+    "Standards",
+    "Stats",
+    "compliance",
+    "customer_hours_lost",
+    "emergency",
+    "fractile",
+    "headline",
+    "load_run",
+    "min_served",
+    "outage_indices",
+    "outcome_counts",
+    "recovery",
+    "report_context",
+    "resilience_loss",
+    "response_components",
+    "response_table",
+    "run_horizon",
+    "service_curve",
+    "service_resilience",
+    "standards_compliance",
+    "summarize",
+    "write_report",
+]

@@ -1,0 +1,368 @@
+"""The per-run report: headline metrics, figures, ``report.md`` and a self-contained ``report.html``.
+
+Data flow: :func:`analysis.rundir.load_run` → metrics (:mod:`analysis.metrics`,
+:mod:`analysis.resilience`) → :func:`headline` (flat numbers for
+``summary.json``) and :func:`report_context` (everything the templates show)
+→ :func:`write_report`, the only function here that touches the disk. Figures
+come from :mod:`analysis.figures` and :mod:`analysis.citymap`; the templates
+are ``analysis/templates/*.j2``, found through :mod:`importlib.resources`.
+Every file is written to a temporary name in its folder and renamed into
+place, so a crash never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from analysis.citymap import city_map_figure
+from analysis.figures import fmt_duration, fmt_hours, png_bytes, response_time_figure, water_service_figure
+from analysis.metrics import (
+    COMPONENTS,
+    Compliance,
+    Standards,
+    emergency,
+    outcome_counts,
+    response_components,
+    response_table,
+    standards_compliance,
+    summarize,
+)
+from analysis.resilience import ServiceResilience, service_curve, service_resilience
+from analysis.rundir import Run, load_run, run_horizon
+
+__all__ = ["FIGURES", "headline", "report_context", "write_report"]
+
+#: Figure files under ``figures/``: name -> (title, caption).
+FIGURES: dict[str, tuple[str, str]] = {
+    "response_times.png": (
+        "Response times",
+        "Cumulative share of emergency incidents reached within a time, by type; dots mark the fractile. "
+        "Dashed: GB 51080 dispatch-to-arrival target and NFPA 1710 travel target.",
+    ),
+    "water_service.png": (
+        "Water service",
+        "Served fraction Q(t) of water customers; the shaded area is the Bruneau resilience loss ∫(1 − Q) dt.",
+    ),
+    "map.png": (
+        "Map",
+        "Roads by class, stations, incidents by type (hollow: never reached), burst mains and isolated segments.",
+    ),
+}
+
+_LIFELINES = ("water",)
+
+
+def _num(v: Any) -> Any:
+    """A JSON-ready scalar: numpy to Python, NaN/inf to None."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        # Ten significant digits: drops float noise (56.09599999999773) but keeps ms on a year's horizon.
+        return float(f"{v:.10g}") if math.isfinite(v) else None
+    return v
+
+
+def _merged_summary(run: Run, summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged = dict(run.summary)
+    merged.update(summary or {})
+    return merged
+
+
+def _standards(standards: Any, summary: Mapping[str, Any]) -> Standards:
+    return Standards.of(standards if standards is not None else summary.get("standards"))
+
+
+def headline(
+    run: Run,
+    *,
+    horizon_s: float | None = None,
+    standards: Standards | Mapping[str, Any] | object | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The flat headline metrics of a run (JSON-ready: int, float, bool or None).
+
+    Incident counts are over all incidents; response-time fractiles and
+    compliance over emergency incidents (every type but utility work orders)
+    that were reached; lifeline metrics (prefix ``water_``) over [0, horizon].
+    ``horizon_s`` and ``standards`` default to ``summary``/``summary.json``,
+    then to the ``horizon`` event and the StandardsConfig defaults.
+    """
+    meta = _merged_summary(run, summary)
+    h = run_horizon(run, horizon_s, meta)
+    std = _standards(standards, meta)
+    comps = response_components(run.incidents)
+    emer = emergency(comps)
+    out: dict[str, Any] = {"horizon_s": h}
+    out.update(outcome_counts(run.incidents))
+    out["n_emergency"] = int(len(emer))
+    for c in COMPONENTS:
+        st = summarize(emer[c])
+        out[f"{c}_p50_s"] = st.p50
+        out[f"{c}_p90_s"] = st.p90
+    out["response_mean_s"] = summarize(emer["response"]).mean
+    for key, comp in standards_compliance(comps, std).items():
+        out[f"{key}_compliance"] = comp.share
+        out[f"{key}_compliance_lower"] = comp.share_lower
+        out[f"{key}_fractile_s"] = comp.value_at_fractile
+        out[f"{key}_pass"] = comp.passed
+        out[f"{key}_n"] = comp.n
+        out[f"{key}_n_unmeasured"] = comp.n_unmeasured
+    lifelines = list(_LIFELINES) + sorted(set(run.service["lifeline"]) - set(_LIFELINES))
+    for life in lifelines:
+        res = service_resilience(run.service, h, life)
+        for k, v in res.as_dict().items():
+            if k not in ("lifeline", "horizon_s"):
+                out[f"{life}_{k}"] = v
+    return {k: _num(v) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------- context
+def _pct(share: float | None, digits: int = 1) -> str:
+    return "–" if share is None else f"{100 * share:.{digits}f} %"
+
+
+def _verdict(passed: bool | None) -> str:
+    return "n/a" if passed is None else ("pass" if passed else "fail")
+
+
+def _number(v: float | None, fmt: str, unit: str = "") -> str:
+    return "–" if v is None else f"{v:{fmt}}{unit}"
+
+
+def _facts(meta: Mapping[str, Any], city: Mapping[str, Any], city_name: str, h: float) -> list[tuple[str, str]]:
+    facts = [("City", city_name)]
+    if city.get("population"):
+        facts.append(("Population", f"{int(city['population']):,}"))
+    for key, label in (("scenario", "Scenario"), ("policy", "Policy"), ("seed", "Seed")):
+        if meta.get(key) is not None:
+            facts.append((label, str(meta[key])))
+    start = meta.get("run_start")
+    if start:
+        text = str(start)
+        try:
+            t0 = datetime.fromisoformat(text)
+            text = f"{t0:%Y-%m-%d %H:%M} to {t0 + timedelta(seconds=h):%Y-%m-%d %H:%M}"
+        except ValueError:
+            pass
+        if meta.get("timezone"):
+            text += f" ({meta['timezone']})"
+        facts.append(("Period", text))
+    facts.append(("Horizon", f"{h / 3600:.4g} h ({h:,.0f} s)"))
+    return facts
+
+
+def _start_label(meta: Mapping[str, Any]) -> str:
+    start = meta.get("run_start")
+    if not start:
+        return ""
+    try:
+        label = f"{datetime.fromisoformat(str(start)):%Y-%m-%d %H:%M}"
+    except ValueError:
+        label = str(start)
+    return f"{label} {meta['timezone']}" if meta.get("timezone") else label
+
+
+_OBJECTIVES = (
+    ("gb51080", "GB 51080 dispatch to arrival"),
+    ("nfpa_turnout_fire", "NFPA 1710 turnout, fire"),
+    ("nfpa_turnout_ems", "NFPA 1710 turnout, EMS"),
+    ("nfpa_travel", "NFPA 1710 travel"),
+)
+
+
+def _sections(
+    counts: Mapping[str, int], emer: pd.DataFrame, comp: Mapping[str, Compliance], water: ServiceResilience, p: int
+) -> list[dict[str, Any]]:
+    """The headline table: (label, value, note) rows in four groups."""
+    incidents = [
+        ("All incidents", str(counts["n_incidents"]),
+         f"{len(emer)} emergency, {counts['n_incidents'] - len(emer)} utility work orders"),
+        ("Resolved", str(counts["n_resolved"]), "closed before the horizon"),
+        ("Unserved", str(counts["n_unserved"]), "no capable unit exists"),
+        ("Open at the horizon", str(counts["n_open_at_end"]),
+         f"{counts['n_open_not_reached']} of them with no unit on scene yet"),
+        ("Never reached", str(counts["n_not_reached"]), "not in the fractiles below; counted in every table"),
+    ]
+    response = []
+    for col, label in COMPONENTS.items():
+        st = summarize(emer[col])
+        response.append((label, f"{fmt_duration(st.p50)} / {fmt_duration(st.p90)}", f"n = {st.count}"))
+    objectives = []
+    for key, label in _OBJECTIVES:
+        c = comp[key]
+        if c.n:
+            value = f"{_pct(c.share)} met; p{p} {fmt_duration(c.value_at_fractile)}"
+            note = f"{_verdict(c.passed).upper()} at {p} %"
+        else:
+            value, note = "no incident reached", f"applies to {', '.join(c.types)}"
+        if c.n_unmeasured:
+            note += f"; {c.n_unmeasured} not reached"
+        objectives.append((f"{label} ≤ {fmt_duration(c.target_s)}", value, note))
+    recovered = water.time_to_recover_s is not None
+    service = [
+        ("Resilience loss RL = ∫(1 − Q) dt", fmt_hours(water.resilience_loss_s),
+         f"{water.resilience_loss_pct:.3g} % of the horizon (Bruneau et al. 2003)"),
+        ("Minimum served fraction", _pct(water.min_served, 2),
+         f"at {water.t_min_s / 3600:.2f} h" if water.min_served < 1 else "service never dropped"),
+        ("Time to recover", fmt_duration(water.time_to_recover_s) if recovered else "not recovered",
+         "first drop to the last return to 100 %" if recovered else "still short of full service at the horizon"),
+        ("Customer-hours lost", f"{water.customer_hours_lost:,.1f}", "∫ customers out dt (IEEE 1366 CHI analogue)"),
+        ("SAIFI / SAIDI / CAIDI",
+         f"{_number(water.saifi, '.3g')} / {_number(water.saidi_h, '.3g', ' h')} / "
+         f"{_number(water.caidi_h, '.3g', ' h')}",
+         f"over the run; N_T = {water.customers_total:,} customers"),
+    ]
+    return [
+        {"name": "Incidents", "rows": incidents},
+        {"name": "Response times, emergency incidents (p50 / p90, m:ss)", "rows": response},
+        {"name": f"Compliance (share of incidents reached; pass if ≥ {p} %)", "rows": objectives},
+        {"name": "Water service", "rows": service},
+    ]
+
+
+def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
+    return [{
+        "standard": c.standard,
+        "measure": COMPONENTS[c.measure],
+        "types": ", ".join(c.types),
+        "target": fmt_duration(c.target_s),
+        "n": c.n,
+        "met": f"{c.n_met} ({_pct(c.share)})",
+        "lower": _pct(c.share_lower),
+        "fractile": fmt_duration(c.value_at_fractile),
+        "unmeasured": c.n_unmeasured,
+        "verdict": _verdict(c.passed),
+    } for c in comp.values()]
+
+
+def _type_rows(comps: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for typ, r in response_table(comps).iterrows():
+        rows.append({
+            "type": str(typ).replace("_", " "),
+            "n": int(r["n"]), "reached": int(r["n_reached"]), "unserved": int(r["n_unserved"]),
+            "open": int(r["n_open_at_end"]),
+            "cells": [f"{fmt_duration(r[f'{c}_p50'])} / {fmt_duration(r[f'{c}_p90'])}" for c in COMPONENTS],
+        })
+    return rows
+
+
+def report_context(
+    run: Run,
+    *,
+    horizon_s: float | None = None,
+    standards: Standards | Mapping[str, Any] | object | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything the templates show, as plain strings and lists (figures are added by :func:`write_report`)."""
+    meta = _merged_summary(run, summary)
+    h = run_horizon(run, horizon_s, meta)
+    std = _standards(standards, meta)
+    comps = response_components(run.incidents)
+    comp = standards_compliance(comps, std)
+    counts = outcome_counts(run.incidents)
+    raw_city = meta.get("city")
+    city: Mapping[str, Any] = raw_city if isinstance(raw_city, Mapping) else {}
+    city_name = str(city.get("name") or raw_city or run.path.name)
+    p = round(100 * std.fractile)
+    bits = [str(b) for b in (meta.get("scenario"), meta.get("policy")) if b]
+    title = f"{city_name}: " + (" · ".join(bits) if bits else "run report")
+    if meta.get("seed") is not None:
+        title += f" · seed {meta['seed']}"
+    return {
+        "title": title,
+        "facts": _facts(meta, city, city_name, h),
+        "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p),
+        "compliance": _compliance_rows(comp),
+        "component_labels": list(COMPONENTS.values()),
+        "type_rows": _type_rows(comps),
+        "fractile_pct": p,
+        "not_reached": counts["n_not_reached"],
+        "standards": std.as_dict(),
+        "start_label": _start_label(meta),
+        "city_name": city_name,
+    }
+
+
+# ------------------------------------------------------------------ files
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _template_env(autoescape: bool) -> jinja2.Environment:
+    folder = resources.files("analysis").joinpath("templates")
+
+    def load(name: str) -> str:
+        return folder.joinpath(name).read_text(encoding="utf-8")
+
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(load), autoescape=autoescape, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+
+
+def write_report(
+    run_dir: str | Path,
+    *,
+    horizon_s: float | None = None,
+    standards: Standards | Mapping[str, Any] | object | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``figures/*.png``, ``report.md`` and a self-contained ``report.html`` into ``run_dir``.
+
+    ``summary`` (the run's summary so far) supplies the run facts and, like
+    ``summary.json``, the horizon and standards when they are not passed.
+    Returns ``{"metrics": headline(...), "files": [paths relative to run_dir]}``.
+    """
+    run = load_run(run_dir)
+    meta = _merged_summary(run, summary)
+    h = run_horizon(run, horizon_s, meta)
+    std = _standards(standards, meta)
+    ctx = report_context(run, horizon_s=h, standards=std, summary=meta)
+    comps = emergency(response_components(run.incidents))
+    figs = {
+        "response_times.png": response_time_figure(comps, std),
+        "water_service.png": water_service_figure(service_curve(run.service, h, "water"), run.events,
+                                                  start_label=ctx["start_label"]),
+        "map.png": city_map_figure(run.city, run.incidents, run.events,
+                                   title=f"{ctx['city_name']}: incidents, stations and water outages"),
+    }
+    root = Path(run_dir)
+    files: list[str] = []
+    figures = []
+    for name, fig in figs.items():
+        data = png_bytes(fig)
+        _atomic_write(root / "figures" / name, data)
+        files.append(f"figures/{name}")
+        title, caption = FIGURES[name]
+        figures.append({"name": name, "title": title, "caption": caption,
+                        "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")})
+    ctx["figures"] = figures
+    md = _template_env(autoescape=False).get_template("report.md.j2").render(**ctx)
+    _atomic_write(root / "report.md", md.encode("utf-8"))
+    html = _template_env(autoescape=True).get_template("report.html.j2").render(**ctx)
+    _atomic_write(root / "report.html", html.encode("utf-8"))
+    files += ["report.md", "report.html"]
+    return {"metrics": headline(run, horizon_s=h, standards=std, summary=meta), "files": files}

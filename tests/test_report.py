@@ -1,0 +1,119 @@
+"""The per-run report on hand-built run folders: files, self-containment, atomic writes."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import analysis.report
+from analysis import headline, load_run, write_report
+from tests.test_analysis import HALF_OUTAGE, write_run_folder
+
+PNG = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("response_times.png", "water_service.png", "map.png")
+STANDARDS = {
+    "gb51080_dispatch_to_arrival_s": 300.0,
+    "nfpa1710_turnout_fire_s": 80.0,
+    "nfpa1710_turnout_ems_s": 60.0,
+    "nfpa1710_travel_s": 240.0,
+    "fractile": 0.9,
+}
+FACTS = {
+    "city": {"name": "Testville", "population": 3000},
+    "scenario": "pipe_burst",
+    "policy": "baseline",
+    "seed": 11,
+    "run_start": "2026-07-15T06:00:00",
+    "timezone": "Asia/Shanghai",
+    "status": "running",
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    d = write_run_folder(tmp_path_factory.mktemp("runs") / "run")
+    return d, write_report(d, horizon_s=3600.0, standards=STANDARDS, summary=FACTS)
+
+
+def leftovers(d: Path) -> list[Path]:
+    return [p for p in d.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_report_writes_every_file(report: tuple[Path, dict[str, Any]]) -> None:
+    d, result = report
+    assert result["files"] == [f"figures/{f}" for f in FIGURES] + ["report.md", "report.html"]
+    for name in result["files"]:
+        assert (d / name).is_file(), name
+    for f in FIGURES:
+        data = (d / "figures" / f).read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000, f
+    assert not leftovers(d), "temporary files left behind"
+
+
+def test_html_is_self_contained_with_headline_and_three_images(report: tuple[Path, dict[str, Any]]) -> None:
+    d, _ = report
+    html = (d / "report.html").read_text(encoding="utf-8")
+    assert 'id="headline"' in html
+    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(uris) == 3 and html.count("data:image/png;base64,") == 3
+    assert [base64.b64decode(u) for u in uris] == [(d / "figures" / f).read_bytes() for f in FIGURES]
+    for external in ('src="http', "href=\"http", "figures/", "<script", "<link", "@import", "url("):
+        assert external not in html, external
+    for text in ("Testville", "pipe_burst", "baseline", "seed 11", "2026-07-15 06:00 to 2026-07-15 07:00 (Asia/Shanghai)",
+                 "GB 51080", "NFPA 1710", "Resilience loss", "Customer-hours lost", "Never reached",
+                 'id="by-type"', "66.7 % met", "water main break"):
+        assert text in html, text
+    assert "running" not in html  # the summary's interim status is not a run fact
+
+
+def test_markdown_has_the_headline_and_links_the_figures(report: tuple[Path, dict[str, Any]]) -> None:
+    d, _ = report
+    md = (d / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Testville")
+    assert "| Metric | Value | Note |" in md and "| Unserved | 1 |" in md
+    for f in FIGURES:
+        assert f"(figures/{f})" in md
+    assert "| Time to recover | 3:20 |" in md  # the 200 s half outage
+
+
+def test_report_metrics_are_the_headline(report: tuple[Path, dict[str, Any]]) -> None:
+    d, result = report
+    assert result["metrics"] == headline(load_run(d), horizon_s=3600.0, standards=STANDARDS)
+    assert result["metrics"]["water_resilience_loss_s"] == 100.0
+
+
+def test_report_without_summary_city_or_water_events(tmp_path: Path) -> None:
+    d = write_run_folder(tmp_path / "run", service=HALF_OUTAGE[:1], events=[], city=False, horizon_s=7200.0)
+    result = write_report(d)
+    assert result["metrics"]["horizon_s"] == 7200.0
+    assert result["metrics"]["water_resilience_loss_h"] == 0.0
+    assert result["metrics"]["water_time_to_recover_s"] == 0.0
+    html = (d / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 3
+    assert "service never dropped" in html and "0 h" in html
+    assert not leftovers(d)
+
+
+def test_a_failed_write_keeps_the_previous_report_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = write_run_folder(tmp_path / "run", incidents=[], city=False)
+    write_report(d)
+    before = (d / "report.html").read_bytes()
+    real_replace = os.replace
+
+    def failing_replace(src: Any, dst: Any) -> None:
+        if str(dst).endswith("report.html"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(analysis.report.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(d, summary={"city": {"name": "Changed"}})
+    assert (d / "report.html").read_bytes() == before
+    assert not leftovers(d)
