@@ -22,10 +22,10 @@ import networkx as nx
 import numpy as np
 import simpy
 
+from sim import engine
 from sim.config import Config
 from sim.roads import RoadState
 from sim.runner import prepare
-from sim import engine
 
 
 def bare_simpy(n_events: int) -> float:

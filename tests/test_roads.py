@@ -1,0 +1,80 @@
+"""Routing equals networkx's Dijkstra on random graphs with random closures."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.city import Roads
+from sim.roads import RoadState
+
+
+def random_roads(rng: np.random.Generator, n: int, m: int) -> Roads:
+    u = rng.integers(0, n, size=m)
+    v = rng.integers(0, n, size=m)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    k = len(u)
+    return Roads(
+        x_m=rng.uniform(0, 1000, n), y_m=rng.uniform(0, 1000, n), elev_m=np.zeros(n),
+        u=u, v=v, length_m=rng.uniform(10, 500, k), speed_kmh=rng.choice([25.0, 40.0, 60.0], k),
+        road_class=np.zeros(k, int), oneway=rng.random(k) < 0.3, bridge=np.zeros(k, bool),
+        tunnel=np.zeros(k, bool), underpass=np.zeros(k, bool),
+    )
+
+
+def nx_times_to(roads: Roads, factor: np.ndarray, target: int) -> dict[int, float]:
+    g = nx.DiGraph()
+    g.add_nodes_from(range(roads.n_nodes))
+    w = roads.travel_time_s() * factor
+    for i in range(roads.n_links):
+        if not np.isfinite(w[i]):
+            continue
+        arcs = [(int(roads.u[i]), int(roads.v[i]))]
+        if not roads.oneway[i]:
+            arcs.append((int(roads.v[i]), int(roads.u[i])))
+        for a, b in arcs:
+            if not g.has_edge(a, b) or g[a][b]["weight"] > w[i]:
+                g.add_edge(a, b, weight=float(w[i]))
+    return nx.single_source_dijkstra_path_length(g.reverse(copy=True), target, weight="weight")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(2, 40), closures=st.integers(0, 10))
+def test_times_equal_networkx_with_closures(seed: int, n: int, closures: int) -> None:
+    rng = np.random.default_rng(seed)
+    roads = random_roads(rng, n, 3 * n)
+    rs = RoadState(roads)
+    target = int(rng.integers(0, n))
+    rs.times_to(target)  # fill the cache, then change the road state
+    for link in rng.choice(roads.n_links, size=min(closures, roads.n_links), replace=False):
+        rs.close(int(link))
+    slow = int(rng.integers(0, roads.n_links))
+    if not rs.is_closed(slow):
+        rs.set_factor(slow, 2.5)
+    ours = rs.times_to(target)
+    ref = nx_times_to(roads, rs.factor, target)
+    for node in range(n):
+        if node in ref:
+            assert abs(ours[node] - ref[node]) < 1e-6 * max(1.0, ref[node])
+            path = rs.path(node, target)
+            assert path[0] == node and path[-1] == target
+        else:
+            assert np.isinf(ours[node])
+            assert rs.path(node, target) == []
+
+
+def test_cache_is_dropped_when_the_road_state_changes() -> None:
+    rng = np.random.default_rng(1)
+    roads = random_roads(rng, 10, 30)
+    rs = RoadState(roads)
+    v0 = rs.version
+    rs.times_to(0)
+    rs.close(0)
+    assert rs.version == v0 + 1
+    rs.open(0)
+    assert rs.version == v0 + 2
+    rs.open(0)  # no change, no new version
+    assert rs.version == v0 + 2
