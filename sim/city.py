@@ -172,3 +172,75 @@ class City:
             if s.id == station_id:
                 return s
         raise KeyError(station_id)
+
+
+def check_city(city: City) -> None:
+    """Raise ValueError with a clear message when ``city`` is malformed.
+
+    Checks array lengths, node references of links, stations, zones, pipes and
+    valves, and that lengths and speeds are positive. Loaders of real networks
+    call it so that a bad file fails before a run starts.
+    """
+    r = city.roads
+    n = r.n_nodes
+    for name in ("y_m", "elev_m"):
+        if getattr(r, name).shape != (n,):
+            raise ValueError(f"roads.{name}: expected {n} values (one per node), got {getattr(r, name).shape}")
+    m = r.n_links
+    for name in ("v", "length_m", "speed_kmh", "road_class", "oneway", "bridge", "tunnel", "underpass"):
+        if getattr(r, name).shape != (m,):
+            raise ValueError(f"roads.{name}: expected {m} values (one per link), got {getattr(r, name).shape}")
+    for name in ("u", "v"):
+        arr = getattr(r, name)
+        bad = np.nonzero((arr < 0) | (arr >= n))[0]
+        if len(bad):
+            raise ValueError(f"roads.link.{bad[0]}: node {arr[bad[0]]} does not exist (nodes are 0..{n - 1})")
+    for name in ("length_m", "speed_kmh"):
+        arr = getattr(r, name)
+        bad = np.nonzero(~(arr > 0) | ~np.isfinite(arr))[0]
+        if len(bad):
+            raise ValueError(f"roads.link.{bad[0]}: {name} must be positive and finite (got {arr[bad[0]]})")
+    if not (np.all(np.isfinite(r.x_m)) and np.all(np.isfinite(r.y_m))):
+        raise ValueError("roads: node coordinates must be finite")
+    seen: set[str] = set()
+    for s in city.stations:
+        if s.id in seen:
+            raise ValueError(f"station {s.id}: duplicate id")
+        seen.add(s.id)
+        if not 0 <= s.node < n:
+            raise ValueError(f"station {s.id}: node {s.node} does not exist (nodes are 0..{n - 1})")
+    unit_ids = [u.id for u in city.units()]
+    if len(set(unit_ids)) != len(unit_ids):
+        raise ValueError("units: duplicate unit ids")
+    for z in city.zones:
+        if not 0 <= z.node < n:
+            raise ValueError(f"zone {z.id}: node {z.node} does not exist (nodes are 0..{n - 1})")
+    w = city.water
+    p = w.n_pipes
+    if len(w.pipe_ids) != p or len(set(w.pipe_ids)) != p:
+        raise ValueError("water: pipe ids must be unique, one per pipe")
+    for name in ("v", "length_m", "diameter_mm", "install_year", "road_link"):
+        if getattr(w, name).shape != (p,):
+            raise ValueError(f"water.{name}: expected {p} values (one per pipe)")
+    if len(w.material) != p:
+        raise ValueError(f"water.material: expected {p} values (one per pipe)")
+    for name in ("u", "v"):
+        arr = getattr(w, name)
+        bad = np.nonzero((arr < 0) | (arr >= n))[0]
+        if len(bad):
+            raise ValueError(f"water.pipe.{w.pipe_ids[bad[0]]}: node {arr[bad[0]]} does not exist")
+    bad = np.nonzero((w.road_link < -1) | (w.road_link >= m))[0]
+    if len(bad):
+        raise ValueError(f"water.pipe.{w.pipe_ids[bad[0]]}: road link {w.road_link[bad[0]]} does not exist")
+    if not w.sources and p:
+        raise ValueError("water: the network has no source (treatment plant or reservoir)")
+    for src in w.sources:
+        if not 0 <= src < n:
+            raise ValueError(f"water: source node {src} does not exist")
+    for v in w.valves:
+        if not 0 <= v.pipe < p:
+            raise ValueError(f"water.valve.{v.id}: pipe {v.pipe} does not exist")
+        if v.node not in (int(w.u[v.pipe]), int(w.v[v.pipe])):
+            raise ValueError(f"water.valve.{v.id}: node {v.node} is not an end of pipe {w.pipe_ids[v.pipe]}")
+    if w.customers.shape != (n,) or np.any(w.customers < 0):
+        raise ValueError(f"water.customers: expected {n} non-negative counts (one per node)")

@@ -247,11 +247,11 @@ class RepairConfig:
     # DOMAIN.md 5.1 [K, assumption]: lognormal outage, median ~4-8 h for mains
     # under 300 mm and ~12-48 h for larger mains.
     small: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=6 * 3600.0, sigma=0.4))
-    large: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=20 * 3600.0, sigma=0.5))
+    large: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=72000.0, sigma=0.5))
     large_diameter_mm: float = 300.0
     # Probability that a valve cannot be closed (Jun 2005 segment theory;
     # 0.1-0.2 is an assumption in DOMAIN.md).
-    valve_fail_prob: float = 0.15
+    valve_fail_prob: float = 0.1
 
 
 @dataclass

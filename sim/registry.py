@@ -10,7 +10,7 @@ __all__ = ["CITY_KINDS", "SCENARIOS"]
 
 #: city.kind -> "module:function" building a City from (CityConfig, Generator).
 CITY_KINDS: dict[str, str] = {
-    "district": "sim.citygen:build_district",
+    "district": "sim.district:build_district",
 }
 
 #: scenario.name -> "module:function" building hazards from (ScenarioConfig, City, Generator, horizon_s).

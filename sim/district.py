@@ -1,0 +1,383 @@
+"""The embedded default city: one urban district of a Chinese megacity.
+
+Generated deterministically from ``CityConfig`` and the run's ``city`` stream;
+no data files. The shape, and where each default comes from:
+
+* **Roads**: a jittered grid of local streets every ``block_m`` (old-city
+  blocks of 100-200 m), every ``arterial_every``-th street an arterial
+  (~800 m grid), an elevated expressway with interchanges every ~1.5 km, a
+  few local links dropped so it is not a perfect grid. Speeds are
+  emergency-vehicle free-flow speeds by class (DOMAIN.md 2.3: 30-35 km/h urban).
+* **River**: a band ``width_m`` wide that no street crosses except
+  ``n_bridges`` arterial bridges, the expressway bridge and ``n_tunnels``
+  tunnels: the banks are joined only there.
+* **Underpasses**: arterial links passing under the expressway (and, if more
+  are asked for, under a railway); their ends sit 3.5 m below the street.
+* **Elevation**: base + smooth relief + ``n_basins`` Gaussian depressions
+  (low-lying basins, waterlogging candidates) + lower river banks.
+* **Zones** (街道): Voronoi cells of random seed nodes; population split by
+  random weights summing exactly to ``population``; households from the 2020
+  census mean household size (2.62).
+* **Fire stations**: GB 51080-2015 §4.1.3 sites stations so that a unit reaches
+  its area's edge within 5 min of the dispatch order; turnout counts against
+  it, so travel <= ``coverage_s - turnout_s``. Greedy maximum coverage over
+  arterial candidate nodes until ``coverage_target`` of nodes is covered
+  (建标152-2017 Art. 14: <= 7 km² per first-class station, a cross-check).
+* **Ambulances**: one per 30,000 people (the Beijing/Shanghai planning ratio,
+  DOMAIN.md 2.4) over ``n_stations`` stations placed by population-weighted
+  k-means.
+* **Water** (:mod:`sim.district_water`): mains under every street, two
+  treatment plants, valves after the Ten States Standards spacing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from sim.city import City, HighRise, Roads, Station, UnitSpec, Zone
+from sim.config import CityConfig, ConfigError
+from sim.district_water import build_water
+
+__all__ = ["build_district", "site_fire_stations"]
+
+_ZONE_NAMES = (
+    "Ninghai", "Huaqiao", "Hunan Road", "Fenghuang", "Jiangdong", "Mochou", "Yijiangmen", "Baotaqiao",
+    "Rehe Road", "Jianning", "Xiaoshi", "Caochangmen", "Zhongyangmen", "Xuanwumen", "Shanxi Road", "Qinghe",
+)
+EXPRESSWAY, ARTERIAL, LOCAL = 0, 1, 2
+
+
+def _components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
+    g = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
+    return connected_components(g, directed=False)
+
+
+def _graph(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray):  # noqa: ANN202 - csr
+    # Parallel arcs are summed by the sparse constructor; the grid has none.
+    return coo_matrix((np.concatenate([w, w]), (np.concatenate([u, v]), np.concatenate([v, u]))),
+                      shape=(n, n)).tocsr()
+
+
+def _grid(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    w_m, h_m, b = cfg.width_km * 1000.0, cfg.height_km * 1000.0, cfg.block_m
+    nx_, ny_ = int(round(w_m / b)) + 1, int(round(h_m / b)) + 1
+    cols, rows = np.meshgrid(np.arange(nx_), np.arange(ny_))
+    cols, rows = cols.ravel(), rows.ravel()
+    x = cols * b + rng.uniform(-0.15, 0.15, cols.size) * b
+    y = rows * b + rng.uniform(-0.15, 0.15, rows.size) * b
+    x = np.clip(x, 0, w_m)
+    y = np.clip(y, 0, h_m)
+    idx = rows * nx_ + cols
+    # Street links: along rows (horizontal) and along columns (vertical).
+    hu, hv = idx[cols < nx_ - 1], idx[cols < nx_ - 1] + 1
+    vu, vv = idx[rows < ny_ - 1], idx[rows < ny_ - 1] + nx_
+    h_art = rows[cols < nx_ - 1] % cfg.arterial_every == 0
+    v_art = cols[rows < ny_ - 1] % cfg.arterial_every == 0
+    u = np.concatenate([hu, vu])
+    v = np.concatenate([hv, vv])
+    cls = np.where(np.concatenate([h_art, v_art]), ARTERIAL, LOCAL)
+    return {"x": x, "y": y, "rows": rows, "cols": cols, "u": u, "v": v, "cls": cls,
+            "nx": np.array(nx_), "ny": np.array(ny_)}
+
+
+def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
+    g = _grid(cfg, rng)
+    x, y, rows, cols = g["x"], g["y"], g["rows"], g["cols"]
+    u, v, cls = g["u"], g["v"], g["cls"]
+    nx_, ny_ = int(g["nx"]), int(g["ny"])
+    b = cfg.block_m
+    h_m, w_m = cfg.height_km * 1000.0, cfg.width_km * 1000.0
+    bridge = np.zeros(len(u), bool)
+    tunnel = np.zeros(len(u), bool)
+
+    # --- river: drop the rows inside the band; rejoin banks at crossings only.
+    keep_node = np.ones(len(x), bool)
+    river_rows: np.ndarray = np.zeros(0, int)
+    if cfg.river.enabled:
+        y_r = cfg.river.position * h_m
+        half = cfg.river.width_m / 2.0
+        river_rows = np.unique(rows[np.abs(rows * b - y_r) < half + 0.2 * b])
+        if len(river_rows) == 0:
+            river_rows = np.array([int(round(y_r / b))])
+        keep_node &= ~np.isin(rows, river_rows)
+    ok = keep_node[u] & keep_node[v]
+    u, v, cls, bridge, tunnel = u[ok], v[ok], cls[ok], bridge[ok], tunnel[ok]
+
+    # --- drop ~5 % of local links, keeping the grid connected.
+    n_all = len(x)
+    drop = (cls == LOCAL) & (rng.random(len(u)) < 0.05)
+    crossings_u: list[int] = []
+    crossings_v: list[int] = []
+    crossing_kind: list[str] = []
+    if cfg.river.enabled:
+        lo, hi = int(river_rows.min()) - 1, int(river_rows.max()) + 1
+        art_cols = np.arange(0, nx_, cfg.arterial_every)
+        inner = art_cols[(art_cols > 0) & (art_cols < nx_ - 1)]
+        if len(inner) == 0:
+            inner = np.array([nx_ // 2])
+        nb = min(cfg.river.n_bridges, len(inner))
+        b_cols = inner[np.linspace(0, len(inner) - 1, nb).round().astype(int)] if nb else np.zeros(0, int)
+        t_pool = np.setdiff1d(np.arange(1, nx_ - 1), np.concatenate([b_cols, art_cols]))
+        t_cols = rng.choice(t_pool, size=min(cfg.river.n_tunnels, len(t_pool)), replace=False)
+        for c in b_cols:
+            crossings_u.append(lo * nx_ + int(c))
+            crossings_v.append(hi * nx_ + int(c))
+            crossing_kind.append("bridge")
+        for c in np.sort(t_cols):
+            crossings_u.append(lo * nx_ + int(c))
+            crossings_v.append(hi * nx_ + int(c))
+            crossing_kind.append("tunnel")
+    cu = np.array(crossings_u, dtype=np.int64)
+    cv = np.array(crossings_v, dtype=np.int64)
+    live = ~drop
+    # Re-add dropped links that join separate pieces (with the crossings in).
+    for _ in range(20):
+        nc, lab = _components(n_all, np.concatenate([u[live], cu]), np.concatenate([v[live], cv]))
+        alive_nodes = keep_node
+        if len(np.unique(lab[alive_nodes])) <= 1:
+            break
+        fix = drop & (lab[u] != lab[v]) & ~live
+        if not fix.any():
+            break
+        live |= fix
+    u, v, cls, bridge, tunnel = u[live], v[live], cls[live], bridge[live], tunnel[live]
+    n_grid_links = len(u)
+    u = np.concatenate([u, cu])
+    v = np.concatenate([v, cv])
+    cls = np.concatenate([cls, np.full(len(cu), ARTERIAL)])
+    bridge = np.concatenate([bridge, np.array([k == "bridge" for k in crossing_kind], bool)])
+    tunnel = np.concatenate([tunnel, np.array([k == "tunnel" for k in crossing_kind], bool)])
+
+    # --- expressway: elevated nodes over a column, ramps every ~1.5 km.
+    ex_nodes_x: list[float] = []
+    ex_nodes_y: list[float] = []
+    ex_links: list[tuple[int, int, bool]] = []  # (a, b, is_ramp) in extended indices
+    ramps_every = max(int(round(1500.0 / b)), 1)
+    exp_cols: list[int] = []
+    for k in range(cfg.n_expressways):
+        c = int(round((k + 1) * nx_ / (cfg.n_expressways + 1)))
+        if c % cfg.arterial_every == 0:
+            c += 2
+        c = min(max(c, 1), nx_ - 2)
+        exp_cols.append(c)
+        prev = -1
+        for r in range(ny_):
+            node = n_all + len(ex_nodes_x)
+            ex_nodes_x.append(float(c * b))
+            ex_nodes_y.append(float(r * b))
+            if prev >= 0:
+                ex_links.append((prev, node, False))
+            prev = node
+            grid_node = r * nx_ + c
+            if r % ramps_every == 0 and keep_node[grid_node]:
+                ex_links.append((node, grid_node, True))
+    n = n_all + len(ex_nodes_x)
+    x = np.concatenate([x, ex_nodes_x])
+    y = np.concatenate([y, ex_nodes_y])
+    keep_node = np.concatenate([keep_node, np.ones(len(ex_nodes_x), bool)])
+    if ex_links:
+        eu = np.array([a for a, _, _ in ex_links])
+        ev = np.array([b_ for _, b_, _ in ex_links])
+        ramp = np.array([r_ for _, _, r_ in ex_links])
+        u = np.concatenate([u, eu])
+        v = np.concatenate([v, ev])
+        cls = np.concatenate([cls, np.where(ramp, ARTERIAL, EXPRESSWAY)])
+        ex_bridge = np.zeros(len(eu), bool)
+        if cfg.river.enabled:
+            yy = cfg.river.position * h_m
+            ex_bridge = ~ramp & (np.minimum(y[eu], y[ev]) < yy) & (np.maximum(y[eu], y[ev]) > yy)
+        bridge = np.concatenate([bridge, ex_bridge])
+        tunnel = np.concatenate([tunnel, np.zeros(len(eu), bool)])
+
+    # --- renumber to drop the river nodes.
+    new_id = -np.ones(n, dtype=np.int64)
+    new_id[keep_node] = np.arange(int(keep_node.sum()))
+    x, y = x[keep_node], y[keep_node]
+    u, v = new_id[u], new_id[v]
+    n = len(x)
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    length = np.maximum(length, 1.0)
+    speeds = np.array([cfg.speed_kmh["expressway"], cfg.speed_kmh["arterial"], cfg.speed_kmh["local"]])
+    speed = speeds[cls]
+    is_express_node = np.zeros(n, bool)
+    is_express_node[n - len(ex_nodes_x):] = True
+
+    # --- underpasses: arterial street links passing under the expressway first.
+    grid_link = ~is_express_node[u] & ~is_express_node[v] & ~bridge & ~tunnel
+    candidates = []
+    for c in exp_cols:
+        xc = c * b
+        under = grid_link & (cls == ARTERIAL) & (np.minimum(x[u], x[v]) < xc) & (np.maximum(x[u], x[v]) >= xc - 1)
+        candidates.extend(np.nonzero(under)[0].tolist())
+    others = np.nonzero(grid_link & (cls == ARTERIAL))[0]
+    others = others[~np.isin(others, candidates)]
+    need = max(cfg.n_underpasses - len(candidates), 0)
+    extra = rng.choice(others, size=min(need, len(others)), replace=False) if need else np.zeros(0, int)
+    under_links = np.array(sorted(candidates)[: cfg.n_underpasses] + sorted(extra.tolist()), dtype=np.int64)
+    underpass = np.zeros(len(u), bool)
+    underpass[under_links] = True
+
+    # --- elevation.
+    e = cfg.elevation
+    elev = np.full(n, e.base_m)
+    for _ in range(3):
+        kx, ky = rng.uniform(0.5, 1.5, 2) * 2 * np.pi / np.array([w_m, h_m])
+        ph = rng.uniform(0, 2 * np.pi, 2)
+        elev += e.relief_m / 3.0 * np.sin(kx * x + ph[0]) * np.cos(ky * y + ph[1])
+    grid_nodes = np.nonzero(~is_express_node)[0]
+    basin_centres = rng.choice(grid_nodes, size=min(e.n_basins, len(grid_nodes)), replace=False)
+    for c in basin_centres:
+        d2 = (x - x[c]) ** 2 + (y - y[c]) ** 2
+        elev -= e.basin_depth_m * np.exp(-d2 / (2 * e.basin_radius_m**2))
+    if cfg.river.enabled:
+        elev -= 2.0 * np.exp(-np.abs(y - cfg.river.position * h_m) / 300.0)
+    elev[np.unique(np.concatenate([u[under_links], v[under_links]]))] -= 3.5
+    elev[is_express_node] += 0.0  # elevated deck: ground elevation below it
+    basin_low = []
+    for c in basin_centres:
+        near = np.nonzero(((x - x[c]) ** 2 + (y - y[c]) ** 2 < e.basin_radius_m**2) & ~is_express_node)[0]
+        basin_low.append(int(near[np.argmin(elev[near])]))
+
+    roads = Roads(
+        x_m=x, y_m=y, elev_m=np.round(elev, 3), u=u.astype(np.int64), v=v.astype(np.int64),
+        length_m=length, speed_kmh=speed.astype(float), road_class=cls.astype(np.int64),
+        oneway=np.zeros(len(u), bool), bridge=bridge, tunnel=tunnel, underpass=underpass,
+    )
+
+    # --- zones, households, high-rises.
+    zone_seeds = rng.choice(grid_nodes_new := np.nonzero(~is_express_node)[0], size=cfg.n_zones, replace=False)
+    d2 = (x[grid_nodes_new, None] - x[zone_seeds][None, :]) ** 2 + (y[grid_nodes_new, None] - y[zone_seeds][None, :]) ** 2
+    node_zone = -np.ones(n, dtype=np.int64)
+    node_zone[grid_nodes_new] = np.argmin(d2, axis=1)
+    weights = rng.dirichlet(np.full(cfg.n_zones, 6.0))
+    pops = np.floor(weights * cfg.population).astype(np.int64)
+    pops[np.argmax(weights)] += cfg.population - int(pops.sum())
+    area_total = cfg.width_km * cfg.height_km
+    customers = np.zeros(n, dtype=np.int64)
+    zones: list[Zone] = []
+    highrises: list[HighRise] = []
+    hr_count = 0
+    for k in range(cfg.n_zones):
+        members = np.nonzero(node_zone == k)[0]
+        hh = int(round(pops[k] / cfg.household_size))
+        cx, cy = float(x[members].mean()), float(y[members].mean())
+        centre = int(members[np.argmin((x[members] - cx) ** 2 + (y[members] - cy) ** 2)])
+        share = rng.gamma(2.0, size=len(members))
+        customers[members] += rng.multinomial(hh, share / share.sum())
+        zones.append(Zone(
+            id=f"Z{k + 1:02d}", name=f"{_ZONE_NAMES[k % len(_ZONE_NAMES)]} Subdistrict", node=centre,
+            x_m=round(cx, 1), y_m=round(cy, 1), area_km2=round(area_total * len(members) / len(grid_nodes_new), 3),
+            population=int(pops[k]), households=hh, water_node=centre,
+        ))
+        n_hr = int(round(cfg.highrise_share * hh / max(cfg.highrise_households, 1)))
+        sites = rng.choice(members, size=n_hr, p=(share / share.sum()))
+        floors = rng.integers(18, 34, size=n_hr)
+        for s, f in zip(sites, floors, strict=True):
+            hr_count += 1
+            highrises.append(HighRise(id=f"HR{hr_count:04d}", zone=zones[-1].id, node=int(s), floors=int(f),
+                                      households=cfg.highrise_households, height_m=3.0 * float(f)))
+
+    # --- stations.
+    graph = _graph(n, roads.u, roads.v, roads.travel_time_s())
+    art_nodes = np.unique(np.concatenate([u[(cls == ARTERIAL) & grid_link], v[(cls == ARTERIAL) & grid_link]]))
+    fire_nodes = _explicit(cfg.fire.station_nodes, n, "city.fire.station_nodes")
+    coverage = None
+    if fire_nodes is None:
+        fire_nodes, coverage = site_fire_stations(graph, art_nodes, cfg, is_express_node)
+    amb_nodes = _explicit(cfg.ambulance.station_nodes, n, "city.ambulance.station_nodes")
+    if amb_nodes is None:
+        amb_nodes = _kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, rng)
+    stations: list[Station] = []
+    for i, node in enumerate(fire_nodes, start=1):
+        sid = f"FS{i:02d}"
+        specs = [UnitSpec(f"{sid}.E{j}", "engine", sid) for j in range(1, cfg.fire.engines_per_station + 1)]
+        specs += [UnitSpec(f"{sid}.L{j}", "ladder", sid) for j in range(1, cfg.fire.ladders_per_station + 1)]
+        specs += [UnitSpec(f"{sid}.R{j}", "rescue", sid) for j in range(1, cfg.fire.rescue_per_station + 1)]
+        stations.append(Station(sid, "fire", int(node), f"Fire station {i}", tuple(specs)))
+    n_amb = int(np.ceil(cfg.population / cfg.ambulance.people_per_ambulance))
+    per = np.full(len(amb_nodes), n_amb // max(len(amb_nodes), 1))
+    per[: n_amb - int(per.sum())] += 1
+    for i, (node, k) in enumerate(zip(amb_nodes, per, strict=True), start=1):
+        sid = f"AS{i:02d}"
+        specs = [UnitSpec(f"{sid}.A{j}", "ambulance", sid) for j in range(1, int(k) + 1)]
+        stations.append(Station(sid, "ambulance", int(node), f"Ambulance station {i}", tuple(specs)))
+    depot_nodes = _kmeans_sites(x, y, customers, art_nodes, cfg.water.n_depots, rng)
+    for i, node in enumerate(depot_nodes, start=1):
+        sid = f"WD{i:02d}"
+        specs = [UnitSpec(f"{sid}.C{j}", "water_crew", sid) for j in range(1, cfg.water.crews_per_depot + 1)]
+        stations.append(Station(sid, "water_depot", int(node), f"Water depot {i}", tuple(specs)))
+
+    water = build_water(cfg, roads, customers, is_express_node, rng)
+    meta: dict[str, object] = {
+        "area_km2": round(area_total, 3), "n_nodes": n, "n_links": roads.n_links,
+        "n_fire_stations": len(fire_nodes), "fire_coverage": None if coverage is None else round(coverage, 4),
+        "n_ambulances": n_amb, "n_pipes": water.n_pipes, "n_valves": len(water.valves),
+        "n_highrises": len(highrises), "basin_low_nodes": " ".join(map(str, basin_low)),
+    }
+    return City(name=cfg.name, roads=roads, zones=tuple(zones), highrises=tuple(highrises),
+                stations=tuple(stations), water=water, meta=meta)
+
+
+def _explicit(nodes: list[int] | None, n: int, key: str) -> list[int] | None:
+    if nodes is None:
+        return None
+    seen: set[int] = set()
+    for i, node in enumerate(nodes):
+        if not isinstance(node, int) or not 0 <= node < n:
+            raise ConfigError(f"{key}[{i}]", f"node {node} does not exist (the district has nodes 0..{n - 1})")
+        if node in seen:
+            raise ConfigError(f"{key}[{i}]", f"node {node} is listed twice")
+        seen.add(node)
+    if not nodes:
+        raise ConfigError(key, "an empty list leaves the city without stations; use null for automatic siting")
+    return list(nodes)
+
+
+def site_fire_stations(graph, candidates: np.ndarray, cfg: CityConfig,  # noqa: ANN001
+                       exclude: np.ndarray) -> tuple[list[int], float]:
+    """Greedy maximum coverage (GB 51080-2015 §4.1.3): returns station nodes and the share covered."""
+    limit = max(cfg.fire.coverage_s - cfg.fire.turnout_s, 1.0)
+    step = max(len(candidates) // 250, 1)
+    cand = candidates[::step]
+    dist = dijkstra(graph, indices=cand, limit=limit)
+    reach = np.isfinite(dist)
+    reach[:, exclude] = False
+    target = ~exclude
+    covered = np.zeros(graph.shape[0], bool)
+    chosen: list[int] = []
+    while len(chosen) < cfg.fire.max_stations:
+        gain = (reach & ~covered & target).sum(axis=1)
+        best = int(np.argmax(gain))
+        if gain[best] == 0:
+            break
+        chosen.append(int(cand[best]))
+        covered |= reach[best]
+        if covered[target].mean() >= cfg.fire.coverage_target:
+            break
+    return chosen, float(covered[target].mean())
+
+
+def _kmeans_sites(x: np.ndarray, y: np.ndarray, weight: np.ndarray, candidates: np.ndarray, k: int,
+                  rng: np.random.Generator) -> list[int]:
+    """Population-weighted k-means, each centre snapped to the nearest candidate node."""
+    pts = np.nonzero(weight > 0)[0]
+    w = weight[pts].astype(float)
+    centres = np.column_stack([x[rng.choice(pts, size=k, replace=False, p=w / w.sum())],
+                               y[rng.choice(pts, size=k, replace=False, p=w / w.sum())]])
+    px, py = x[pts], y[pts]
+    for _ in range(15):
+        lab = np.argmin((px[:, None] - centres[None, :, 0]) ** 2 + (py[:, None] - centres[None, :, 1]) ** 2, axis=1)
+        for j in range(k):
+            m = lab == j
+            if m.any():
+                centres[j] = [np.average(px[m], weights=w[m]), np.average(py[m], weights=w[m])]
+    out: list[int] = []
+    for cx, cy in centres:
+        order = np.argsort((x[candidates] - cx) ** 2 + (y[candidates] - cy) ** 2)
+        for o in order:
+            if int(candidates[o]) not in out:
+                out.append(int(candidates[o]))
+                break
+    return out

@@ -1,0 +1,101 @@
+"""The embedded district: deterministic, connected, sited by the 5-minute rule."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from sim.city import check_city
+from sim.config import CityConfig, ConfigError
+from sim.district import build_district
+
+
+@pytest.fixture(scope="module")
+def city():
+    return build_district(CityConfig(), np.random.default_rng(0))
+
+
+def undirected(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray | None = None):
+    w = np.ones(len(u)) if w is None else w
+    return coo_matrix((np.concatenate([w, w]), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n)).tocsr()
+
+
+def test_same_seed_same_city_and_another_seed_differs(city) -> None:
+    again = build_district(CityConfig(), np.random.default_rng(0))
+    for f in dataclasses.fields(city.roads):
+        assert np.array_equal(getattr(city.roads, f.name), getattr(again.roads, f.name)), f.name
+    assert city.zones == again.zones and city.stations == again.stations
+    assert np.array_equal(city.water.customers, again.water.customers) and city.water.valves == again.water.valves
+    other = build_district(CityConfig(), np.random.default_rng(1))
+    assert not np.array_equal(city.roads.x_m, other.roads.x_m)
+
+
+def test_plausible_district(city) -> None:
+    check_city(city)
+    r = city.roads
+    assert 1500 <= r.n_nodes <= 5000
+    assert set(np.unique(r.road_class)) == {0, 1, 2}
+    assert city.population == 750_000
+    assert sum(z.population for z in city.zones) == 750_000 and len(city.zones) == 12
+    assert city.water.customers.sum() == sum(z.households for z in city.zones)
+    assert len(city.highrises) > 100 and all(18 <= h.floors <= 33 for h in city.highrises)
+    assert r.underpass.sum() == 6 and r.tunnel.sum() == 1 and r.bridge.sum() >= 3
+    kinds = {s.kind for s in city.stations}
+    assert kinds == {"fire", "ambulance", "water_depot"}
+    assert sum(1 for u in city.units() if u.kind == "ambulance") == 25  # 750,000 / 30,000
+
+
+def test_roads_connected_and_river_crossed_only_at_bridges_and_tunnels(city) -> None:
+    r = city.roads
+    n_comp, _ = connected_components(undirected(r.n_nodes, r.u, r.v), directed=False)
+    assert n_comp == 1
+    keep = ~(r.bridge | r.tunnel)
+    _, lab = connected_components(undirected(r.n_nodes, r.u[keep], r.v[keep]), directed=False)
+    y_r = CityConfig().river.position * CityConfig().height_km * 1000
+    south, north = r.y_m < y_r, r.y_m > y_r
+    assert not set(lab[south]) & set(lab[north]), "a bank is reachable without a bridge or tunnel"
+
+
+def test_fire_stations_cover_the_district_within_five_minutes(city) -> None:
+    cfg = CityConfig()
+    r = city.roads
+    g = undirected(r.n_nodes, r.u, r.v, r.travel_time_s())
+    fire = [s.node for s in city.stations if s.kind == "fire"]
+    d = dijkstra(g, indices=fire).min(axis=0)
+    # Coverage counts street nodes, not the elevated expressway's own nodes.
+    street = np.ones(r.n_nodes, bool)
+    street[r.u[r.road_class == 0]] = False
+    street[r.v[r.road_class == 0]] = False
+    covered = (d[street] <= cfg.fire.coverage_s - cfg.fire.turnout_s).mean()
+    assert covered >= cfg.fire.coverage_target
+    assert city.meta["fire_coverage"] == pytest.approx(covered, abs=0.02)
+
+
+def test_every_customer_has_a_main_to_a_plant(city) -> None:
+    w = city.water
+    n = city.roads.n_nodes
+    _, lab = connected_components(undirected(n, w.u, w.v), directed=False)
+    fed = np.isin(lab, lab[list(w.sources)])
+    assert w.customers[~fed].sum() == 0
+    for v in w.valves:
+        assert v.node in (w.u[v.pipe], w.v[v.pipe])
+
+
+def test_bad_station_node_names_the_key() -> None:
+    cfg = CityConfig()
+    cfg.fire.station_nodes = [10, 99999]
+    with pytest.raises(ConfigError) as err:
+        build_district(cfg, np.random.default_rng(0))
+    assert err.value.key == "city.fire.station_nodes[1]" and "99999" in str(err.value)
+
+
+def test_check_city_catches_a_corrupt_city(city) -> None:
+    bad_u = city.roads.u.copy()
+    bad_u[3] = 10**6
+    broken = dataclasses.replace(city, roads=dataclasses.replace(city.roads, u=bad_u))
+    with pytest.raises(ValueError, match="roads.link.3"):
+        check_city(broken)
