@@ -84,7 +84,7 @@ def _grid(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
     g = _grid(cfg, rng)
-    x, y, rows, cols = g["x"], g["y"], g["rows"], g["cols"]
+    x, y, rows = g["x"], g["y"], g["rows"]
     u, v, cls = g["u"], g["v"], g["cls"]
     nx_, ny_ = int(g["nx"]), int(g["ny"])
     b = cfg.block_m
@@ -143,7 +143,6 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
             break
         live |= fix
     u, v, cls, bridge, tunnel = u[live], v[live], cls[live], bridge[live], tunnel[live]
-    n_grid_links = len(u)
     u = np.concatenate([u, cu])
     v = np.concatenate([v, cv])
     cls = np.concatenate([cls, np.full(len(cu), ARTERIAL)])
