@@ -62,14 +62,14 @@ def build(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: 
         t0, t1 = pb.window_start_s, min(pb.window_end_s, horizon_s)
         span = max(t1 - t0, 0.0)
         counts = rng.poisson(lam * span)
-        for j in np.nonzero(counts)[0]:
-            for t in rng.uniform(t0, t1, size=counts[j]):
-                events.append((float(t), int(j), "rate"))
+        for jj in np.nonzero(counts)[0]:
+            for t in rng.uniform(t0, t1, size=counts[jj]):
+                events.append((float(t), int(jj), "rate"))
         extra = max(pb.min_bursts - len(events), 0)
         if extra and span > 0:
             pipes = rng.choice(w.n_pipes, size=extra, replace=False, p=lam / lam.sum())
-            for j in pipes:
-                events.append((float(rng.uniform(t0, t1)), int(j), "min_bursts"))
+            for jj in pipes:
+                events.append((float(rng.uniform(t0, t1)), int(jj), "min_bursts"))
     events.sort()
     hazards = []
     for k, (t, j, why) in enumerate(events, start=1):

@@ -63,8 +63,8 @@ def _graph(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray):  # noqa: ANN202
 def _grid(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
     w_m, h_m, b = cfg.width_km * 1000.0, cfg.height_km * 1000.0, cfg.block_m
     nx_, ny_ = int(round(w_m / b)) + 1, int(round(h_m / b)) + 1
-    cols, rows = np.meshgrid(np.arange(nx_), np.arange(ny_))
-    cols, rows = cols.ravel(), rows.ravel()
+    grid_c, grid_r = np.meshgrid(np.arange(nx_), np.arange(ny_))
+    cols, rows = grid_c.ravel(), grid_r.ravel()
     x = cols * b + rng.uniform(-0.15, 0.15, cols.size) * b
     y = rows * b + rng.uniform(-0.15, 0.15, rows.size) * b
     x = np.clip(x, 0, w_m)
