@@ -98,6 +98,7 @@ class Dispatcher:
         self.roads = roads
         self.log = log
         self.retask = retask_returning
+        self.search_s = 600.0  # first search radius of the nearest-unit search
         self.by_kind: dict[str, list[Unit]] = {}
         for u in units:
             self.by_kind.setdefault(u.kind, []).append(u)
@@ -129,12 +130,7 @@ class Dispatcher:
         pool = self.by_kind.get(kind, [])
         if not pool:
             return False
-        times = self.roads.times_to(inc.node)
-        best, best_eta = None, float("inf")
-        for u in pool:
-            e = self.eta(u, times)
-            if e < best_eta:
-                best, best_eta = u, e
+        best, best_eta = self.nearest(pool, inc.node)
         if best is None:
             q = self.queues.setdefault(kind, [])
             heapq.heappush(q, (inc.severity, inc.t_ready or self.env.now, next(self._seq), inc))
@@ -143,6 +139,27 @@ class Dispatcher:
         else:
             self.assign(best, inc)
         return True
+
+    def nearest(self, pool: list[Unit], node: int) -> tuple[Unit | None, float]:
+        """The unit of ``pool`` with the earliest expected arrival at ``node``.
+
+        Searches outward from the scene with a distance-limited Dijkstra,
+        widening the radius (x4) until the best unit found arrives within
+        it: any unit not yet seen is farther than the radius, so the answer
+        is exact, and a search in a large city settles only the nodes near
+        the scene.
+        """
+        limit: float | None = self.search_s
+        while True:
+            times = self.roads.times_to(node) if limit is None else self.roads.times_within(node, limit)
+            best, best_eta = None, float("inf")
+            for u in pool:
+                e = self.eta(u, times)
+                if e < best_eta:
+                    best, best_eta = u, e
+            if limit is None or (best is not None and best_eta <= limit):
+                return best, best_eta
+            limit = limit * 4 if limit < 8 * 3600.0 else None
 
     def assign(self, unit: Unit, inc: Incident) -> None:
         inc.assigned += 1

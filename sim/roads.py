@@ -36,6 +36,7 @@ class RoadState:
         self.version = 0
         self._cache_size = cache_size
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._limited: dict[tuple[int, float], np.ndarray] = {}
         self._rev: csr_matrix | None = None
         # Directed arc list: both directions unless one-way.
         two = ~roads.oneway.astype(bool)
@@ -63,6 +64,7 @@ class RoadState:
     def _changed(self) -> None:
         self.version += 1
         self._cache.clear()
+        self._limited.clear()
         self._rev = None
 
     # -------------------------------------------------------------- routing
@@ -90,6 +92,21 @@ class RoadState:
             if len(self._cache) >= self._cache_size:
                 self._cache.pop(next(iter(self._cache)))
             hit = self._cache[target] = (dist, pred)
+        return hit
+
+    def times_within(self, target: int, limit: float) -> np.ndarray:
+        """Like :meth:`times_to`, but only nodes within ``limit`` s get a time (others ``inf``).
+
+        A distance-limited Dijkstra settles only the nodes it needs, so its
+        cost grows with the search radius, not with the city.
+        """
+        key = (target, float(limit))
+        hit = self._limited.get(key)
+        if hit is None:
+            hit = dijkstra(self._reverse_graph(), indices=target, limit=limit)
+            if len(self._limited) >= self._cache_size:
+                self._limited.pop(next(iter(self._limited)))
+            self._limited[key] = hit
         return hit
 
     def times_to(self, target: int) -> np.ndarray:

@@ -78,3 +78,16 @@ def test_cache_is_dropped_when_the_road_state_changes() -> None:
     assert rs.version == v0 + 2
     rs.open(0)  # no change, no new version
     assert rs.version == v0 + 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), limit=st.floats(50, 3000))
+def test_limited_search_is_exact_inside_its_radius(seed: int, limit: float) -> None:
+    rng = np.random.default_rng(seed)
+    roads = random_roads(rng, 60, 180)
+    rs = RoadState(roads)
+    full = rs.times_to(0)
+    part = rs.times_within(0, limit)
+    inside = full <= limit
+    assert np.allclose(part[inside], full[inside])
+    assert np.all(np.isinf(part[~inside]))
