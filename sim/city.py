@@ -1,6 +1,6 @@
 """The city as plain data: roads, zones, stations, units and the water network.
 
-A :class:`City` is built once per run (``sim.citygen`` for the embedded
+A :class:`City` is built once per run (``sim.district`` for the embedded
 districts, loaders for real networks) and never changes afterwards: the engine
 keeps its mutable state (closures, valve positions, unit positions) elsewhere.
 Nothing here imports SimPy, so the city can be built and tested on its own.
@@ -182,6 +182,8 @@ def check_city(city: City) -> None:
     call it so that a bad file fails before a run starts.
     """
     r = city.roads
+    if r.x_m.ndim != 1 or r.u.ndim != 1:
+        raise ValueError("roads: node and link arrays must be one-dimensional")
     n = r.n_nodes
     for name in ("y_m", "elev_m"):
         if getattr(r, name).shape != (n,):
@@ -200,8 +202,8 @@ def check_city(city: City) -> None:
         bad = np.nonzero(~(arr > 0) | ~np.isfinite(arr))[0]
         if len(bad):
             raise ValueError(f"roads.link.{bad[0]}: {name} must be positive and finite (got {arr[bad[0]]})")
-    if not (np.all(np.isfinite(r.x_m)) and np.all(np.isfinite(r.y_m))):
-        raise ValueError("roads: node coordinates must be finite")
+    if not (np.all(np.isfinite(r.x_m)) and np.all(np.isfinite(r.y_m)) and np.all(np.isfinite(r.elev_m))):
+        raise ValueError("roads: node coordinates and elevations must be finite")
     seen: set[str] = set()
     for s in city.stations:
         if s.id in seen:
@@ -209,12 +211,26 @@ def check_city(city: City) -> None:
         seen.add(s.id)
         if not 0 <= s.node < n:
             raise ValueError(f"station {s.id}: node {s.node} does not exist (nodes are 0..{n - 1})")
+        for unit in s.units:
+            if unit.station != s.id:
+                raise ValueError(f"unit {unit.id}: listed under station {s.id} but names {unit.station}")
     unit_ids = [u.id for u in city.units()]
     if len(set(unit_ids)) != len(unit_ids):
         raise ValueError("units: duplicate unit ids")
+    zone_ids = {z.id for z in city.zones}
+    if len(zone_ids) != len(city.zones):
+        raise ValueError("zones: duplicate zone ids")
     for z in city.zones:
-        if not 0 <= z.node < n:
-            raise ValueError(f"zone {z.id}: node {z.node} does not exist (nodes are 0..{n - 1})")
+        for what, node in (("node", z.node), ("water_node", z.water_node)):
+            if not 0 <= node < n:
+                raise ValueError(f"zone {z.id}: {what} {node} does not exist (nodes are 0..{n - 1})")
+        if z.population < 0 or z.households < 0:
+            raise ValueError(f"zone {z.id}: population and households must be >= 0")
+    for h in city.highrises:
+        if not 0 <= h.node < n:
+            raise ValueError(f"highrise {h.id}: node {h.node} does not exist (nodes are 0..{n - 1})")
+        if h.zone not in zone_ids:
+            raise ValueError(f"highrise {h.id}: zone {h.zone} does not exist")
     w = city.water
     p = w.n_pipes
     if len(w.pipe_ids) != p or len(set(w.pipe_ids)) != p:
@@ -229,6 +245,9 @@ def check_city(city: City) -> None:
         bad = np.nonzero((arr < 0) | (arr >= n))[0]
         if len(bad):
             raise ValueError(f"water.pipe.{w.pipe_ids[bad[0]]}: node {arr[bad[0]]} does not exist")
+    bad = np.nonzero(~(w.length_m > 0) | ~np.isfinite(w.length_m) | ~(w.diameter_mm > 0))[0]
+    if len(bad):
+        raise ValueError(f"water.pipe.{w.pipe_ids[bad[0]]}: length and diameter must be positive and finite")
     bad = np.nonzero((w.road_link < -1) | (w.road_link >= m))[0]
     if len(bad):
         raise ValueError(f"water.pipe.{w.pipe_ids[bad[0]]}: road link {w.road_link[bad[0]]} does not exist")
@@ -237,6 +256,8 @@ def check_city(city: City) -> None:
     for src in w.sources:
         if not 0 <= src < n:
             raise ValueError(f"water: source node {src} does not exist")
+    if len({v.id for v in w.valves}) != len(w.valves):
+        raise ValueError("water: duplicate valve ids")
     for v in w.valves:
         if not 0 <= v.pipe < p:
             raise ValueError(f"water.valve.{v.id}: pipe {v.pipe} does not exist")

@@ -33,14 +33,14 @@ no data files. The shape, and where each default comes from:
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from sim.city import City, HighRise, Roads, Station, UnitSpec, Zone
 from sim.config import CityConfig, ConfigError
 from sim.district_water import build_water
 
-__all__ = ["build_district", "site_fire_stations"]
+__all__ = ["build_district", "fire_coverage", "kmeans_sites", "site_fire_stations", "travel_graph"]
 
 _ZONE_NAMES = (
     "Ninghai", "Huaqiao", "Hunan Road", "Fenghuang", "Jiangdong", "Mochou", "Yijiangmen", "Baotaqiao",
@@ -287,7 +287,7 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         fire_nodes, coverage = site_fire_stations(graph, art_nodes, cfg, is_express_node)
     amb_nodes = _explicit(cfg.ambulance.station_nodes, n, "city.ambulance.station_nodes")
     if amb_nodes is None:
-        amb_nodes = _kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, rng)
+        amb_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, rng)
     stations: list[Station] = []
     for i, node in enumerate(fire_nodes, start=1):
         sid = f"FS{i:02d}"
@@ -302,7 +302,7 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         sid = f"AS{i:02d}"
         specs = [UnitSpec(f"{sid}.A{j}", "ambulance", sid) for j in range(1, int(k) + 1)]
         stations.append(Station(sid, "ambulance", int(node), f"Ambulance station {i}", tuple(specs)))
-    depot_nodes = _kmeans_sites(x, y, customers, art_nodes, cfg.water.n_depots, rng)
+    depot_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.water.n_depots, rng)
     for i, node in enumerate(depot_nodes, start=1):
         sid = f"WD{i:02d}"
         specs = [UnitSpec(f"{sid}.C{j}", "water_crew", sid) for j in range(1, cfg.water.crews_per_depot + 1)]
@@ -317,6 +317,27 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
     }
     return City(name=cfg.name, roads=roads, zones=tuple(zones), highrises=tuple(highrises),
                 stations=tuple(stations), water=water, meta=meta)
+
+
+def travel_graph(roads: Roads) -> csr_matrix:
+    """Free-flow travel times (s) as a CSR matrix; of parallel arcs the fastest is kept."""
+    w = roads.travel_time_s()
+    two = ~roads.oneway.astype(bool)
+    src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
+    dst = np.concatenate([roads.v, roads.u[two]]).astype(np.int64)
+    ww = np.concatenate([w, w[two]])
+    order = np.lexsort((ww, dst, src))
+    src, dst, ww = src[order], dst[order], ww[order]
+    first = np.r_[True, (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])]
+    return csr_matrix((ww[first], (src[first], dst[first])), shape=(roads.n_nodes, roads.n_nodes))
+
+
+def fire_coverage(roads: Roads, station_nodes: list[int], travel_limit_s: float) -> float:
+    """Share of road nodes some station reaches within ``travel_limit_s`` of free-flow travel."""
+    if not station_nodes:
+        return 0.0
+    d = dijkstra(travel_graph(roads), indices=list(station_nodes), limit=travel_limit_s)
+    return float((np.atleast_2d(d).min(axis=0) <= travel_limit_s).mean())
 
 
 def _explicit(nodes: list[int] | None, n: int, key: str) -> list[int] | None:
@@ -358,7 +379,7 @@ def site_fire_stations(graph, candidates: np.ndarray, cfg: CityConfig,  # noqa: 
     return chosen, float(covered[target].mean())
 
 
-def _kmeans_sites(x: np.ndarray, y: np.ndarray, weight: np.ndarray, candidates: np.ndarray, k: int,
+def kmeans_sites(x: np.ndarray, y: np.ndarray, weight: np.ndarray, candidates: np.ndarray, k: int,
                   rng: np.random.Generator) -> list[int]:
     """Population-weighted k-means, each centre snapped to the nearest candidate node."""
     pts = np.nonzero(weight > 0)[0]

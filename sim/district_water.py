@@ -22,7 +22,20 @@ import numpy as np
 from sim.city import Roads, Valve, WaterNetwork
 from sim.config import CityConfig
 
-__all__ = ["build_water"]
+__all__ = ["build_water", "split_integer"]
+
+
+def split_integer(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split ``total`` into integers proportional to ``weights`` (largest remainder), summing exactly."""
+    w = np.asarray(weights, dtype=float)
+    if total <= 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=np.int64)
+    exact = w / w.sum() * total
+    out = np.floor(exact).astype(np.int64)
+    rest = int(total - out.sum())
+    if rest:
+        out[np.argsort(-(exact - out), kind="stable")[:rest]] += 1
+    return out
 
 
 def build_water(cfg: CityConfig, roads: Roads, customers: np.ndarray, is_express_node: np.ndarray,

@@ -9,7 +9,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from sim.city import check_city
+from sim.city import City, Valve, check_city
 from sim.config import CityConfig, ConfigError
 from sim.district import build_district
 
@@ -93,9 +93,27 @@ def test_bad_station_node_names_the_key() -> None:
     assert err.value.key == "city.fire.station_nodes[1]" and "99999" in str(err.value)
 
 
-def test_check_city_catches_a_corrupt_city(city) -> None:
-    bad_u = city.roads.u.copy()
+def test_check_city_names_what_is_corrupt(city) -> None:
+    r, w = city.roads, city.water
+    bad_u = r.u.copy()
     bad_u[3] = 10**6
-    broken = dataclasses.replace(city, roads=dataclasses.replace(city.roads, u=bad_u))
-    with pytest.raises(ValueError, match="roads.link.3"):
-        check_city(broken)
+    def roads(**kw: object) -> City:
+        return dataclasses.replace(city, roads=dataclasses.replace(r, **kw))
+
+    def water(**kw: object) -> City:
+        return dataclasses.replace(city, water=dataclasses.replace(w, **kw))
+
+    cases = [
+        (roads(u=bad_u), "roads.link.3: node 1000000"),
+        (roads(length_m=-r.length_m), "length_m must be positive"),
+        (roads(speed_kmh=r.speed_kmh[:-1]), "roads.speed_kmh"),
+        (roads(elev_m=r.elev_m[:-1]), "roads.elev_m"),
+        (dataclasses.replace(city, stations=(dataclasses.replace(city.stations[0], node=r.n_nodes),)),
+         f"station {city.stations[0].id}: node"),
+        (water(v=np.r_[w.v[:-1], r.n_nodes]), "does not exist"),
+        (water(valves=(Valve("V1", w.n_pipes, 0),)), f"water.valve.V1: pipe {w.n_pipes} does not exist"),
+        (water(valves=(Valve("V1", 0, r.n_nodes - 1),)), "is not an end of pipe P1"),
+    ]
+    for broken, message in cases:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            check_city(broken)
