@@ -41,6 +41,7 @@ __all__ = [
 #: Matplotlib settings for every report figure (applied only while a figure is built).
 RC: dict[str, Any] = {
     "font.size": 10,
+    "text.parse_math": False,  # names from configs and files are text: "$" must not start mathtext
     "axes.titlesize": 11,
     "axes.titleweight": "bold",
     "axes.labelsize": 10,

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import Config, ConfigError, register_configs
 
-__all__ = ["main"]
+__all__ = ["KeepEarlierResults", "main"]
 
 log = logging.getLogger("cityres")
 
@@ -39,6 +40,33 @@ def _policy_name(choice: object, fallback: str) -> str:
     if isinstance(choice, (list, tuple)):
         return "+".join(str(c) for c in choice) or fallback
     return fallback
+
+
+class KeepEarlierResults(Callback):
+    """Refuse a run folder (or sweep folder) that already holds a result.
+
+    Hydra writes ``.hydra/`` into the output folder before the task runs, so
+    the check has to happen here, at the start of the run or sweep, or an
+    earlier result's record of its own config would be overwritten.
+    """
+
+    @staticmethod
+    def _refuse(key: str, folder: Path, found: Path) -> None:
+        print(f"cityres: configuration error: {key}: {folder} already holds a result ({found}); "
+              "choose a new folder", file=sys.stderr)
+        sys.exit(2)
+
+    def on_run_start(self, config: DictConfig, **kwargs: object) -> None:
+        folder = Path(str(config.hydra.run.dir))
+        if (folder / "summary.json").exists():
+            self._refuse("hydra.run.dir", folder, folder / "summary.json")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: object) -> None:
+        folder = Path(str(config.hydra.sweep.dir))
+        if folder.is_dir():
+            found = next(iter(sorted(folder.rglob("summary.json"))), None)
+            if found is not None:
+                self._refuse("hydra.sweep.dir", folder, found)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")

@@ -124,6 +124,19 @@ class CityConfig:
     fire: FireConfig = field(default_factory=FireConfig)
     ambulance: AmbulanceConfig = field(default_factory=AmbulanceConfig)
     water: WaterConfig = field(default_factory=WaterConfig)
+    # city=from_files (sim/loaders): networks read from files; see conf/city/from_files.yaml.
+    roads_file: str | None = None  # OSMnx GraphML or TNTP *_net.tntp
+    roads_format: str = "auto"  # auto (by file name) | graphml | tntp
+    roads_nodes_file: str | None = None  # TNTP node coordinates (*_node.tntp or GeoJSON); found if null
+    roads_length_unit: str = "auto"  # auto | m | km | ft | mi
+    roads_xy_unit: str = "auto"  # auto | deg | m | km | ft | mi
+    roads_speed: str = "class"  # class (speed_kmh by road class) | file | min (the lower of the two)
+    roads_components: str = "auto"  # auto | largest | error: what to do with a road graph in pieces
+    roads_drop_centroids: bool = False  # TNTP: drop zone centroids and their connectors
+    water_file: str | None = None  # EPANET .inp
+    water_align: str = "auto"  # auto | none | bbox: how the water network's coordinates meet the roads'
+    water_valves: str = "strategic"  # strategic (the file's valves + N-1 at junctions) | file
+    water_m3_per_customer_day: float = 0.5  # demand of one customer account (household)
 
 
 # ----------------------------------------------------------------- scenario
@@ -379,6 +392,7 @@ def validate(cfg: Config) -> Config:
         _positive(c.speed_kmh[cls], f"city.speed_kmh.{cls}")
     _check(abs(sum(c.water.materials.values()) - 1.0) < 1e-6, "city.water.materials",
            "shares must add up to 1")
+    _validate_files(c)
     _check(len(cfg.calls.hourly_profile) == 24, "calls.hourly_profile",
            f"needs 24 values, one per hour (got {len(cfg.calls.hourly_profile)})")
     _check(sum(cfg.calls.hourly_profile) > 0, "calls.hourly_profile", "must not be all zero")
@@ -411,6 +425,37 @@ def validate(cfg: Config) -> Config:
     s = cfg.standards
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg
+
+
+_FILE_CHOICES: dict[str, tuple[str, ...]] = {
+    "roads_format": ("auto", "graphml", "tntp"),
+    "roads_length_unit": ("auto", "m", "km", "ft", "mi"),
+    "roads_xy_unit": ("auto", "deg", "m", "km", "ft", "mi"),
+    "roads_speed": ("class", "file", "min"),
+    "roads_components": ("auto", "largest", "error"),
+    "water_align": ("auto", "none", "bbox"),
+    "water_valves": ("strategic", "file"),
+}
+
+
+def _validate_files(c: CityConfig) -> None:
+    """The options of ``city=from_files``: choices, and that the named files exist."""
+    from pathlib import Path
+
+    for name, choices in _FILE_CHOICES.items():
+        value = getattr(c, name)
+        _check(value in choices, f"city.{name}", f"must be one of {', '.join(choices)} (got {value!r})")
+    _positive(c.water_m3_per_customer_day, "city.water_m3_per_customer_day")
+    for name in ("roads_file", "roads_nodes_file", "water_file"):
+        value = getattr(c, name)
+        if value is None:
+            continue
+        _check(c.kind == "from_files", f"city.{name}",
+               f"is set but city.kind is {c.kind!r}; files are read by city=from_files")
+        path = Path(value).expanduser()
+        _check(bool(value.strip()), f"city.{name}", "is empty; give a path or null")
+        _check(path.exists(), f"city.{name}", f"{path}: no such file")
+        _check(path.is_file(), f"city.{name}", f"{path}: not a file")
 
 
 def register_configs() -> None:

@@ -88,7 +88,7 @@ EVENT_KINDS: dict[str, str] = {
     "in_quarters": "unit back at its station; scope = unit",
     "close": "incident closed; scope = place; note = outcome",
     "burst": "water main breaks; scope = water.pipe.ID",
-    "isolate": "valves closed; scope = water.pipe.ID; value = customers out",
+    "isolate": "valves closed; scope = water.pipe.ID; value = customers out city-wide once isolated (all open breaks)",
     "valve_fail": "a valve could not be closed; scope = water.valve.ID",
     "repair": "repair of the main starts; scope = water.pipe.ID; value = expected duration s",
     "restore": "main back in service; scope = water.pipe.ID",

@@ -11,6 +11,7 @@ __all__ = ["CITY_KINDS", "SCENARIOS"]
 #: city.kind -> "module:function" building a City from (CityConfig, Generator).
 CITY_KINDS: dict[str, str] = {
     "district": "sim.district:build_district",
+    "from_files": "sim.loaders:build_from_files",
 }
 
 #: scenario.name -> "module:function" building hazards from (ScenarioConfig, City, Generator, horizon_s).

@@ -117,3 +117,11 @@ def test_a_failed_write_keeps_the_previous_report_and_no_temporary_file(
         write_report(d, summary={"city": {"name": "Changed"}})
     assert (d / "report.html").read_bytes() == before
     assert not leftovers(d)
+
+
+def test_names_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> None:
+    # "$...$" in a city name from a config or file must not be parsed as mathtext.
+    name = r"Lane $x_{$ 3"
+    d = write_run_folder(tmp_path / "run", summary={"horizon_s": 3600.0, "city": {"name": name}})
+    write_report(d)
+    assert name in (d / "report.html").read_text(encoding="utf-8").replace("&#36;", "$")

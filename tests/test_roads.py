@@ -51,9 +51,10 @@ def test_times_equal_networkx_with_closures(seed: int, n: int, closures: int) ->
     rs.times_to(target)  # fill the cache, then change the road state
     for link in rng.choice(roads.n_links, size=min(closures, roads.n_links), replace=False):
         rs.close(int(link))
-    slow = int(rng.integers(0, roads.n_links))
-    if not rs.is_closed(slow):
-        rs.set_factor(slow, 2.5)
+    if roads.n_links:  # with n=2 every drawn link may be a self-loop, dropped
+        slow = int(rng.integers(0, roads.n_links))
+        if not rs.is_closed(slow):
+            rs.set_factor(slow, 2.5)
     ours = rs.times_to(target)
     ref = nx_times_to(roads, rs.factor, target)
     for node in range(n):
