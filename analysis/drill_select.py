@@ -1,0 +1,492 @@
+"""Choosing injects: run-folder lookups, rule matching, consequence scores and the density cap.
+
+The selection half of :mod:`analysis.drill`, pure and language-aware only
+through :class:`analysis.drill_playbook.Playbook`. :class:`Context` reads a
+loaded :class:`analysis.rundir.Run` once (incidents, event groups, zone, pipe
+and road names, the water service curve) and fills the message fields;
+:func:`candidates` matches the playbook's rules to events inside the exercise
+window, :func:`select` keeps the most consequential under the cap of N per
+60 minutes of scenario time while giving every role reached at least one
+inject, and :func:`contingencies` anchors the held-back injects (HSEEP
+contingency injects, DOMAIN.md 6.1) on events of incidents already scripted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from analysis.drill_playbook import LANGS, Playbook, fmt_clock
+from analysis.metrics import response_components
+from analysis.rundir import Run, run_horizon
+
+__all__ = ["Cand", "Context", "Group", "candidates", "contingencies", "parse_clock", "resolve_roles", "select",
+           "window"]
+
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Group:
+    """The events of one kind for one incident at one time (e.g. all units of a run card)."""
+
+    index: int
+    t_s: float
+    kind: str
+    scope: str
+    incident: int
+    value: float | None
+    note: str
+    scopes: tuple[str, ...]
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Cand:
+    """A rule applied to an event group; ``t_s`` is when it is delivered (the event's time for an inject)."""
+
+    rule: dict[str, Any]
+    pos: int
+    group: Group
+    inc: dict[str, Any]
+    sender: str
+    receiver: str
+    mode: str
+    score: float
+    t_s: float
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _by_type(value: Any, itype: str) -> Any:
+    return value[itype] if isinstance(value, dict) else value
+
+
+def _ids(scopes: Sequence[str]) -> list[str]:
+    return [s.rsplit(".", 1)[-1] for s in scopes]
+
+
+class Context:
+    """Lookups over one run folder, speaking the playbook's language."""
+
+    def __init__(self, run: Run, pb: Playbook) -> None:
+        self.run, self.pb = run, pb
+        s = run.summary
+        if not s:
+            raise FileNotFoundError(f"{run.path / 'summary.json'}: missing; a run folder has one")
+        if s.get("status", "ok") != "ok":
+            raise ValueError(f"{run.path / 'summary.json'}: the run did not finish ({s.get('error', s.get('status'))})")
+        try:
+            self.start = datetime.fromisoformat(str(s["run_start"])).replace(tzinfo=None)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{run.path / 'summary.json'}: no valid 'run_start' ({exc})") from exc
+        self.horizon = run_horizon(run)
+        self.standards: dict[str, Any] = dict(s.get("standards") or {})
+        tokens = str(s.get("policy", "")).replace(",", "+").split("+")
+        det = pb.data["detection"]
+        self.detection = next((det["policies"][t] for t in tokens if t in (det.get("policies") or {})),
+                              det["default"])
+        self.incidents = {int(r["incident"]): r for r in run.incidents.to_dict("records")}
+        comps = response_components(run.incidents)
+        self.components = {int(r["incident"]): r for r in comps.to_dict("records")}
+        self.groups = self._groups()
+        zones = run.city.get("zones")
+        self.zones = dict(zip(zones["zone"], zones["name"], strict=True)) if zones is not None else {}
+        pipes = run.city.get("pipes")
+        self.pipes = {r["pipe"]: r for r in pipes.to_dict("records")} if pipes is not None else {}
+        for params in run.hazards["params"]:
+            self._pipe_from_hazard(params)
+        links = run.city.get("links")
+        self.links = dict(zip(links["link"].astype(int), links["road_class"], strict=True)) if links is not None else {}
+        water = run.service[run.service["lifeline"] == "water"].sort_values("t_s", kind="stable")
+        self.service_t = water["t_s"].to_numpy(float)
+        self.service_out = water["customers_out"].to_numpy(float)
+        self.outages = self._outages(water["cause"].tolist())
+
+    def _outages(self, causes: list[str]) -> dict[str, float] | None:
+        """Customers each burst main cut off: the rises in service.csv whose cause names it.
+
+        The ``isolate`` event's value counts every customer out in the city at
+        that moment, so a second burst inside an earlier outage would be
+        credited with the first one's customers; the causes ("water.pipe.P7
+        burst", "... isolated") attribute each change. ``None`` when no cause
+        names a main (then the isolate value is used).
+        """
+        out: dict[str, float] = {}
+        prev = 0.0
+        for cause, now in zip(causes, self.service_out, strict=True):
+            scope, _, what = str(cause).rpartition(" ")
+            if scope.startswith("water.pipe.") and what in ("burst", "isolated"):
+                out[scope] = out.get(scope, 0.0) + max(0.0, float(now) - prev)
+            prev = float(now)
+        return out if out else None
+
+    def _pipe_from_hazard(self, params: str) -> None:
+        try:
+            p = json.loads(params) if params else {}
+        except json.JSONDecodeError:
+            return
+        if isinstance(p, dict) and p.get("pipe") and p["pipe"] not in self.pipes:
+            self.pipes[p["pipe"]] = {"pipe": p["pipe"], "diameter_mm": p.get("diameter_mm"),
+                                     "material": p.get("material", ""), "install_year": p.get("install_year")}
+
+    def _groups(self) -> dict[tuple[int, str], list[Group]]:
+        """Events by (incident, kind), split by time, in time order; rows keep their place in events.csv."""
+        ev = self.run.events
+        rows = sorted((float(t), i) for i, (t, inc) in enumerate(zip(ev["t_s"], ev["incident"], strict=True))
+                      if _num(inc) is not None)
+        cols = {c: ev[c].tolist() for c in ("kind", "scope", "incident", "value", "note")}
+        bucket: dict[tuple[int, str, float], list[int]] = {}
+        for t, i in rows:
+            bucket.setdefault((int(cols["incident"][i]), str(cols["kind"][i]), t), []).append(i)
+        out: dict[tuple[int, str], list[Group]] = {}
+        for (inc, kind, t), idx in bucket.items():
+            first = idx[0]
+            out.setdefault((inc, kind), []).append(Group(
+                index=first, t_s=t, kind=kind, scope=str(cols["scope"][first]), incident=inc,
+                value=_num(cols["value"][first]), note=str(cols["note"][first]),
+                scopes=tuple(str(cols["scope"][i]) for i in idx), indices=tuple(idx),
+            ))
+        return out
+
+    # -- lookups
+    def first(self, incident: int, kind: str) -> Group | None:
+        gs = self.groups.get((incident, kind))
+        return gs[0] if gs else None
+
+    def clock(self, t: float | None) -> str:
+        """Scenario clock time for messages; qualified by the date when it falls on a later day."""
+        if t is None:
+            return self.pb.phrase("unknown")
+        at = self.scenario(t)
+        days = (at.date() - self.start.date()).days
+        if days == 0:
+            return fmt_clock(at)
+        if days == 1:
+            return self.pb.phrase("next_day", clock=fmt_clock(at))
+        return self.pb.phrase("on_date", month=at.month, day=at.day, date=f"{at:%Y-%m-%d}", clock=fmt_clock(at))
+
+    def scenario(self, t: float) -> datetime:
+        return self.start + timedelta(seconds=float(t))
+
+    def customers(self, incident: int) -> float:
+        """Customers the incident left without water (0 for incidents that are not a burst main)."""
+        g = self.first(incident, "isolate")
+        if self.outages is not None:
+            return self.outages.get(str(self.incidents[incident]["scope"]), 0.0)
+        return (g.value or 0.0) if g else 0.0
+
+    def customers_now(self, t: float) -> int:
+        """Water customers out at ``t`` (service.csv holds the state after each change)."""
+        i = int(np.searchsorted(self.service_t, t, side="right")) - 1
+        return int(self.service_out[i]) if i >= 0 else 0
+
+    def unit(self, scope: str) -> str:
+        parts = scope.split(".")
+        if len(parts) < 4 or parts[0] != "units":
+            return scope
+        return self.pb.phrase("unit", kind=self.pb.name("unit_kinds", parts[1]), unit_id=".".join(parts[2:]))
+
+    def zone(self, zone: str) -> str:
+        return self.pb.place(str(self.zones.get(zone, zone)))
+
+    def road(self, link: int | None) -> str:
+        if link is None or link not in self.links:
+            return self.pb.phrase("road_unknown")
+        return self.pb.phrase("road", road_class=self.pb.name("road_classes", int(self.links[link])), link=link)
+
+    def pipe(self, pipe_id: str) -> str:
+        p = self.pipes.get(pipe_id)
+        d, y = (_num(p.get("diameter_mm")), _num(p.get("install_year"))) if p else (None, None)
+        if p is None or d is None or y is None:
+            return self.pb.phrase("pipe_unknown", pipe_id=pipe_id)
+        return self.pb.phrase("pipe", diameter=int(d), material=self.pb.name("materials", p.get("material", "")),
+                              pipe_id=pipe_id, year=int(y))
+
+    def pipe_link(self, pipe_id: str) -> int | None:
+        p = self.pipes.get(pipe_id)
+        return int(p["road_link"]) if p and _num(p.get("road_link")) is not None else None
+
+    # -- the fields a template may use (analysis.drill_playbook.FIELDS)
+    def fields(self, inc: dict[str, Any], group: Group, **extra: str) -> dict[str, str]:
+        pb, iid = self.pb, int(inc["incident"])
+        unknown = pb.phrase("unknown")
+        t = {k: _num(inc.get(f"t_{k}_s")) for k in ("occur", "report", "dispatch", "arrival", "control")}
+        pipe_id = inc["scope"].rsplit(".", 1)[-1] if str(inc["scope"]).startswith("water.pipe.") else ""
+        link = (int(group.scope.rsplit(".", 1)[-1]) if group.scope.startswith("roads.link.")
+                else self.pipe_link(pipe_id) if pipe_id else None)
+        isolate, repair, restore = (self.first(iid, k) for k in ("isolate", "repair", "restore"))
+        segment = isolate.note.removeprefix("segment=").split(",") if isolate and isolate.note else []
+        segment = [s for s in segment if s]
+        valves = _ids(group.scopes) if group.kind == "valve_fail" else []
+        now = self.customers_now(group.t_s)
+        place = pb.phrase("place", zone=self.zone(str(inc["zone"])), node=_fmt_int(inc.get("node")))
+        units = [self.unit(s) for s in group.scopes if s.startswith("units.")]
+        restored = restore.t_s if restore else None
+        f = {
+            "zone": self.zone(str(inc["zone"])), "node": _fmt_int(inc.get("node")), "place": place,
+            "road": self.road(link), "pipe": self.pipe(pipe_id) if pipe_id else unknown,
+            "type": pb.name("incident_types", inc["type"]),
+            "severity": pb.name("severity", int(_num(inc["severity"]) or 3)),
+            "clock": self.clock(group.t_s), "incident": str(iid),
+            "units": pb.join(units) if units else unknown, "unit": units[0] if units else unknown,
+            "first_unit": self.unit(str(inc["first_unit"])) if inc.get("first_unit") else unknown,
+            "n_units": _fmt_int(inc.get("n_units")),
+            "customers": str(int(self.customers(iid))) if isolate else unknown, "customers_now": str(now),
+            "outage_now": pb.phrase("outage_now", customers_now=now) if now > 0 else pb.phrase("outage_unknown"),
+            "segment": _short_list(pb, segment, 6, "segment_many") if segment else unknown,
+            "valves": (pb.phrase("valves_many", ids=pb.join(valves[:3]), n=len(valves)) if len(valves) > 4
+                       else pb.phrase("valves", ids=pb.join(valves))) if valves else unknown,
+            "repair_duration": pb.duration(repair.value) if repair and repair.value else unknown,
+            "restore_eta": self.clock(repair.t_s + repair.value) if repair and repair.value else unknown,
+            "outage_duration": (pb.duration(_span(t["occur"], restored)) if restored is not None
+                                else pb.phrase("not_restored")),
+            "detection": pb.duration(_span(t["occur"], t["report"])),
+            "eta": pb.duration(_span(t["arrival"], t["control"])),
+            "call_processing": pb.duration(self.metric("call_processing", iid)),
+            "travel": pb.duration(self.metric("travel", iid)),
+            "queue": _fmt_int(group.value), "delay": unknown, "target": unknown,
+            "occur_clock": self.clock(t["occur"]), "report_clock": self.clock(t["report"]),
+            "dispatch_clock": self.clock(t["dispatch"]), "arrive_clock": self.clock(t["arrival"]),
+            "control_clock": self.clock(t["control"]),
+            "isolate_clock": self.clock(isolate.t_s) if isolate else unknown,
+            "restore_clock": self.clock(restored) if restored is not None else pb.phrase("not_restored"),
+        }
+        f.update(extra)
+        return f
+
+    # -- objectives
+    def metric(self, name: str, iid: int) -> float | None:
+        inc, comp = self.incidents[iid], self.components.get(iid, {})
+        if name in comp:
+            return _num(comp[name])
+        occur, report, arrival, control = (_num(inc.get(f"t_{k}_s")) for k in ("occur", "report", "arrival", "control"))
+        isolate, restore = self.first(iid, "isolate"), self.first(iid, "restore")
+        if name == "report_to_isolate" and isolate and report is not None:
+            return isolate.t_s - report
+        if name == "burst_to_restore" and restore and occur is not None:
+            return restore.t_s - occur
+        if name == "arrival_to_handover" and control is not None and arrival is not None:
+            return control - arrival
+        return None
+
+    def target(self, objective: dict[str, Any], observed: float | None, iid: int | None) -> float | None:
+        tgt = objective["target"]
+        if "standard" in tgt and _num(self.standards.get(tgt["standard"])) is not None:
+            return float(self.standards[tgt["standard"]])
+        if tgt.get("simulated") and observed is not None:
+            step = float(self.pb.data["defaults"]["round_s"])
+            return max(step, math.ceil(observed / step - 1e-9) * step)
+        large = tgt.get("large")
+        if large and iid is not None:
+            pipe_id = str(self.incidents[iid]["scope"]).rsplit(".", 1)[-1]
+            d = _num((self.pipes.get(pipe_id) or {}).get("diameter_mm"))
+            if d is not None and d >= float(large["diameter_mm"]):
+                return float(large["seconds"])
+        return _num(tgt.get("seconds"))
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    return end - start if start is not None and end is not None else None
+
+
+def _fmt_int(v: Any) -> str:
+    f = _num(v)
+    return str(int(f)) if f is not None else "—"
+
+
+def _short_list(pb: Playbook, ids: list[str], keep: int, phrase: str) -> str:
+    if len(ids) <= keep:
+        return pb.join(ids)
+    return pb.phrase(phrase, ids=pb.join(ids[: keep - 2]), n=len(ids), more=len(ids) - keep + 2)
+
+
+def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Group) -> bool:
+    """Does ``rule`` apply to ``group``? ``when`` narrows by detection, event value and customers out."""
+    if rule.get("types") and inc["type"] not in rule["types"]:
+        return False
+    when = rule.get("when") or {}
+    v = group.value
+    out = ctx.customers(int(inc["incident"]))
+    return not (
+        ("detection" in when and when["detection"] != ctx.detection)
+        or ("value_min" in when and (v is None or v < when["value_min"]))
+        or ("value_max" in when and (v is None or v > when["value_max"]))
+        or ("customers_min" in when and out < when["customers_min"])
+        or ("customers_max" in when and out > when["customers_max"])
+        or ("scope_prefix" in when and not group.scope.startswith(str(when["scope_prefix"])))
+    )
+
+
+def _score(ctx: Context, rule: dict[str, Any], inc: dict[str, Any]) -> float:
+    sc = ctx.pb.data["scoring"]
+    sev = _num(inc["severity"]) or 3.0
+    s = float(rule.get("weight", 1)) + float(sc["severity_weight"]) * max(0.0, 3.0 - sev)
+    if str(inc["source"]) != "background":
+        s += float(sc["hazard_bonus"])
+    return s + float(sc["customers_log_weight"]) * math.log10(1.0 + ctx.customers(int(inc["incident"])))
+
+
+def window(ctx: Context, how: str) -> tuple[float, float]:
+    d = ctx.pb.data["defaults"]
+    step = float(d["round_s"])
+    hazard = [i for i, r in ctx.incidents.items() if str(r["source"]) != "background"]
+    if how == "all" or not hazard:
+        return 0.0, ctx.horizon
+    # players can act from the first report (a burst nobody has noticed yet is only scenery)
+    starts = [_num(ctx.incidents[i]["t_report_s"]) for i in hazard]
+    first = min((t for t in starts if t is not None), default=min(float(ctx.incidents[i]["t_occur_s"]) for i in hazard))
+    last = max(g.t_s for (i, k), gs in ctx.groups.items() if i in hazard and k != "in_quarters" for g in gs)
+    offset = (ctx.start - datetime.combine(ctx.start.date(), datetime.min.time())).total_seconds()
+    t0 = math.floor((first - float(d["lead_s"]) + offset) / step) * step - offset
+    t1 = math.ceil((last + float(d["tail_s"]) + offset) / step) * step - offset
+    return max(0.0, t0), min(ctx.horizon, t1)
+
+
+def _fits(times: list[float], t: float, cap: int) -> bool:
+    """Would one more inject at ``t`` keep every 60-min span [a, a + 1 h) at ``cap`` or fewer?"""
+    starts = times[bisect_right(times, t - HOUR_S): bisect_right(times, t)] + [t]
+    return all(bisect_left(times, a + HOUR_S) - bisect_left(times, a) + 1 <= cap for a in starts)
+
+
+def select(cands: list[Cand], cap: int | None, budget: int | None = None) -> tuple[list[Cand], list[str]]:
+    """Every role reached gets its best inject that fits, then the rest by score.
+
+    Fitting means no 60-minute span of scenario time would hold more than
+    ``cap`` injects (``None``: no such cap), nor more than a rule's own
+    ``max_per_hour`` of that rule (which keeps routine calls from crowding out
+    the scenario); ``budget`` caps the total (a tabletop's discussion slots).
+    """
+    order = sorted(cands, key=lambda c: (-c.score, c.t_s, c.group.index, c.pos))
+    times: list[float] = []
+    by_rule: dict[int, list[float]] = {}
+    chosen: list[Cand] = []
+    missed: list[str] = []
+
+    def fits(c: Cand) -> bool:
+        limit = c.rule.get("max_per_hour")
+        if budget is not None and len(chosen) >= budget:
+            return False
+        return ((cap is None or _fits(times, c.t_s, cap))
+                and (limit is None or _fits(by_rule.get(c.pos, []), c.t_s, int(limit))))
+
+    def take(c: Cand) -> None:
+        chosen.append(c)
+        times.insert(bisect_right(times, c.t_s), c.t_s)
+        own = by_rule.setdefault(c.pos, [])
+        own.insert(bisect_right(own, c.t_s), c.t_s)
+
+    for role in dict.fromkeys(c.receiver for c in order):
+        pick = next((c for c in order if c.receiver == role and fits(c)), None)
+        if pick is None:
+            missed.append(role)
+        else:
+            take(pick)
+    taken = {id(c) for c in chosen}
+    for c in order:
+        if id(c) not in taken and fits(c):
+            take(c)
+    return sorted(chosen, key=lambda c: (c.t_s, c.pos, c.group.index)), missed
+
+
+def parse_clock(text: str, day: date) -> datetime:
+    for fmt in ("%H:%M", "%H:%M:%S"):
+        try:
+            return datetime.combine(day, datetime.strptime(text, fmt).time())
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError as exc:
+        raise ValueError(f"clock start: expected HH:MM or an ISO date-time, got {text!r}") from exc
+
+
+def resolve_roles(pb: Playbook, roles: Sequence[str] | None) -> tuple[str, ...]:
+    table = pb.data["roles"]
+    if not roles:
+        return tuple(table)
+    by_name = {str(v[lang]).casefold(): k for k, v in table.items() for lang in LANGS}
+    out = []
+    for r in roles:
+        key = r if r in table else by_name.get(r.strip().casefold())
+        if key is None:
+            raise ValueError(f"unknown role {r!r}; roles in the playbook: {', '.join(table)}")
+        out.append(key)
+    return tuple(dict.fromkeys(out))
+
+
+def candidates(ctx: Context, roles: Sequence[str], t0: float, t1: float) -> list[Cand]:
+    """Every (rule, first event group of its kind for an incident) pair inside [t0, t1] for ``roles``."""
+    out: list[Cand] = []
+    for pos, rule in enumerate(ctx.pb.data["injects"]):
+        for (iid, kind), gs in ctx.groups.items():
+            g = gs[0]
+            inc = ctx.incidents.get(iid)
+            if kind != rule["event"] or not t0 <= g.t_s <= t1 or inc is None or not _matches(ctx, rule, inc, g):
+                continue
+            itype = str(inc["type"])
+            receiver = _by_type(rule["receiver"], itype)
+            if receiver in roles:
+                out.append(Cand(rule, pos, g, inc, _by_type(rule["sender"], itype), receiver,
+                                _by_type(rule["mode"], itype), _score(ctx, rule, inc), g.t_s))
+    return out
+
+
+def _anchor(ctx: Context, rule: dict[str, Any], inc: dict[str, Any]) -> Group | None:
+    """The first event of kind ``rule.anchor`` for the incident; the first-arriving unit's if asked."""
+    groups = ctx.groups.get((int(inc["incident"]), rule["anchor"]), [])
+    if not rule.get("first_unit"):
+        return groups[0] if groups else None
+    unit = str(inc["first_unit"])
+    for g in groups:
+        if unit in g.scopes:
+            k = g.scopes.index(unit)
+            return replace(g, scope=unit, index=g.indices[k], scopes=(unit,), indices=(g.indices[k],))
+    return None
+
+
+def contingencies(ctx: Context, chosen: Sequence[Cand], roles: Sequence[str], t1: float) -> list[Cand]:
+    """Contingency injects, anchored on events of the incidents the script already holds (best first).
+
+    Each is due ``offset_s`` after its anchor and kept only if that is before
+    ENDEX (``t1``); ``max`` caps how many of one kind the script holds, and
+    ``one_per_type`` spreads them over incident types.
+    """
+    best: dict[int, float] = {}
+    for c in chosen:
+        iid = int(c.inc["incident"])
+        best[iid] = max(best.get(iid, -math.inf), c.score)
+    ranked = sorted(best, key=lambda i: (-best[i], i))
+    out: list[Cand] = []
+    for pos, rule in enumerate(ctx.pb.data["contingencies"]):
+        if rule.get("months") and ctx.start.month not in rule["months"]:
+            continue
+        n, used = 0, set()
+        for iid in ranked:
+            inc = ctx.incidents[iid]
+            itype = str(inc["type"])
+            anchor = _anchor(ctx, rule, inc)
+            if (n >= int(rule.get("max", 1)) or anchor is None or not _matches(ctx, rule, inc, anchor)
+                    or (rule.get("one_per_type") and itype in used)):
+                continue
+            receiver = _by_type(rule["receiver"], itype)
+            t = anchor.t_s + float(rule.get("offset_s", 0))
+            if receiver in roles and t <= t1:
+                out.append(Cand(rule, pos, anchor, inc, _by_type(rule["sender"], itype), receiver,
+                                _by_type(rule["mode"], itype), _score(ctx, rule, inc), t))
+                n += 1
+                used.add(itype)
+    return sorted(out, key=lambda c: (c.t_s, c.pos, c.group.index))
