@@ -3,10 +3,18 @@
 Reads the tables a run leaves (:mod:`analysis.rundir`), computes response-time
 fractiles and standards compliance (:mod:`analysis.metrics`) and lifeline
 resilience (:mod:`analysis.resilience`), and writes the per-run report
-(:mod:`analysis.report`). Imports nothing from ``sim`` but its record schema,
-:mod:`sim.log`.
+(:mod:`analysis.report`). Across runs: a sweep becomes a tidy table
+(:mod:`analysis.collect`), options are compared with paired intervals
+(:mod:`analysis.compare`, :mod:`analysis.inference`); a run becomes a drill
+script (:mod:`analysis.drill`) or GeoJSON layers (:mod:`analysis.export`).
+Imports nothing from ``sim`` but its record schema, :mod:`sim.log`.
 """
 
+from analysis.collect import Collection, collect, write_collection
+from analysis.compare import Comparison, compare
+from analysis.drill import Drill, DrillOptions, build_drill, write_drill
+from analysis.export import export_geojson
+from analysis.inference import paired_difference, replications_needed, welch_difference
 from analysis.metrics import (
     COMPONENTS,
     Compliance,
@@ -38,6 +46,19 @@ from analysis.resilience import (
 from analysis.rundir import Run, load_run, run_horizon
 
 __all__ = [
+    "Collection",
+    "Comparison",
+    "Drill",
+    "DrillOptions",
+    "build_drill",
+    "collect",
+    "compare",
+    "export_geojson",
+    "paired_difference",
+    "replications_needed",
+    "welch_difference",
+    "write_collection",
+    "write_drill",
     "COMPONENTS",
     "Compliance",
     "OutageIndices",

@@ -3,14 +3,22 @@
 Converts the composed config once (``OmegaConf.to_object``) and hands the
 dataclasses to :mod:`sim.runner`. Bad input exits non-zero before the
 simulation starts, naming the key, and leaves no run folder behind.
+
+Progress goes to stderr: a single run shows a bar in a terminal and plain
+lines otherwise; each job of a sweep says, as it ends, how many of the
+sweep's jobs are done and how many failed (the jobs share one folder).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import TextIO
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -40,6 +48,86 @@ def _policy_name(choice: object, fallback: str) -> str:
     if isinstance(choice, (list, tuple)):
         return "+".join(str(c) for c in choice) or fallback
     return fallback
+
+
+class _Progress:
+    """How far a single run got, read from its run folder as it fills.
+
+    The engine writes its tables when the simulation ends, then the report
+    its figures and pages, then the summary, each by atomic rename: the files
+    present are the stages done. In a terminal a bar on stderr is redrawn a
+    few times a second; otherwise one plain line per stage.
+    """
+
+    def __init__(self, run_dir: Path, horizon_s: float, report: bool, stream: TextIO = sys.stderr) -> None:
+        stages = [(f"simulating {horizon_s / 3600:g} h", "incidents.csv")]
+        if report:
+            stages += [("drawing figures", "figures/response_times.png"), ("rendering figures", "figures/map.png"),
+                       ("writing the report", "report.html")]
+        stages.append(("computing metrics" if not report else "writing the summary", "summary.json"))
+        self.run_dir, self.stages, self.stream = run_dir, stages, stream
+        self.tty = stream.isatty()
+        self.t0 = time.monotonic()
+        self.t_wall = time.time() - 1.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _done(self) -> int:
+        n = 0
+        for _, name in self.stages:
+            f = self.run_dir / name
+            if not (f.exists() and f.stat().st_mtime >= self.t_wall):
+                break
+            n += 1
+        return n
+
+    def _show(self, n: int, final: bool = False) -> None:
+        total = len(self.stages)
+        label = self.stages[min(n, total - 1)][0]
+        m, s = divmod(int(time.monotonic() - self.t0), 60)
+        if self.tty:
+            bar = "#" * round(24 * n / total)
+            end = "\n" if final else ""
+            self.stream.write(f"\r\x1b[Kcityres [{bar:<24}] {n}/{total} {'done' if final else label}  {m}:{s:02d}{end}")
+        elif not final:
+            self.stream.write(f"cityres: {label} ({m}:{s:02d})\n")
+        self.stream.flush()
+
+    def _watch(self) -> None:
+        shown = -1
+        while not self._stop.wait(0.2 if self.tty else 0.5):
+            n = self._done()
+            if self.tty or n != shown:
+                self._show(n)
+                shown = n
+
+    def __enter__(self) -> _Progress:
+        self._show(0)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.tty:
+            self._show(self._done(), final=True)
+
+
+def _sweep_progress(sweep_dir: Path) -> str:
+    """"12/60 jobs done, 1 failed": the sweep as this job sees it (the jobs share one folder)."""
+    from analysis.collect import sweep_jobs
+
+    ok = failed = 0
+    for f in sweep_dir.rglob("summary.json"):
+        try:
+            status = json.loads(f.read_text(encoding="utf-8")).get("status")
+        except (OSError, ValueError):
+            continue
+        ok += status == "ok"
+        failed += status == "failed"
+    jobs = sweep_jobs(sweep_dir)
+    total = f"/{len(jobs)}" if jobs is not None else ""
+    return f"{ok + failed}{total} jobs done, {failed} failed"
 
 
 class KeepEarlierResults(Callback):
@@ -89,7 +177,14 @@ def _main(dcfg: DictConfig) -> None:
         if multirun:
             raise
         sys.exit(2)
-    summary = execute(prep, run_dir)
+    if multirun:
+        try:
+            summary = execute(prep, run_dir)
+        finally:
+            print(f"cityres: job {hc.job.num} ended; sweep: {_sweep_progress(Path(hc.sweep.dir))}", file=sys.stderr)
+    else:
+        with _Progress(run_dir, cfg.run.horizon_s, cfg.run.report):
+            summary = execute(prep, run_dir)
     m = summary.get("metrics", {})
     print(
         f"cityres: {summary['n_incidents']} incidents, {summary['n_events']} events, "

@@ -1,0 +1,237 @@
+"""Confidence intervals for replicated runs: option means, paired and unpaired differences.
+
+Pure functions of arrays of per-run metrics (one value per replication); no
+I/O. :mod:`analysis.compare` applies them to the table that
+:mod:`analysis.collect` builds. With common random numbers (the named streams
+keep hazards and background calls identical across options for one seed) the
+runs of two options are matched by seed, and the differences
+d_i = x_i − b_i are the sample to analyse:
+
+==============  ===============================================================
+mean            x̄ ± t(1−α/2, n−1) · s/√n  (Student t)
+paired t        d̄ ± t(1−α/2, n−1) · s_d/√n
+bootstrap       percentiles α/2 and 1−α/2 of d̄* over B resamples of the pairs
+unpaired        Welch: x̄ − b̄ ± t(1−α/2, ν) · √(s_x²/n_x + s_b²/n_b)
+==============  ===============================================================
+
+Var(x − b) = Var(x) + Var(b) − 2·Cov(x, b): the positive covariance that common
+random numbers create is what makes the paired interval narrower than the
+Welch interval on the same runs. :func:`replications_needed` inverts the
+half-width for a target precision (Law & Kelton, sequential rule with the
+t quantile at the new n).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "METHODS",
+    "Difference",
+    "Interval",
+    "mean_interval",
+    "paired_difference",
+    "replications_needed",
+    "welch_difference",
+]
+
+#: Interval methods for paired differences.
+METHODS: dict[str, str] = {
+    "t": "paired t",
+    "bootstrap": "percentile bootstrap of the paired differences",
+}
+
+ArrayLike = Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its two-sided confidence interval (NaN where undefined, e.g. n < 2)."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+    level: float
+    method: str
+    sd: float = math.nan
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2.0
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+    def excludes_zero(self) -> bool:
+        return bool(self.low > 0 or self.high < 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Option minus baseline over matched replications.
+
+    ``paired`` is the interval of the mean paired difference (by ``method``),
+    ``unpaired`` the Welch interval on the same runs, for contrast;
+    ``p_value`` is two-sided for "no difference" (paired t-test, or the
+    bootstrap's achieved significance level).
+    """
+
+    paired: Interval
+    unpaired: Interval
+    p_value: float
+    baseline_mean: float
+    option_mean: float
+
+    @property
+    def n(self) -> int:
+        return self.paired.n
+
+    @property
+    def relative(self) -> float:
+        """The mean difference as a fraction of the baseline mean (NaN when that is 0)."""
+        b = self.baseline_mean
+        return self.paired.estimate / abs(b) if b and math.isfinite(b) else math.nan
+
+
+def _clean(x: ArrayLike) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    return a[np.isfinite(a)]
+
+
+def _t(level: float, dof: float) -> float:
+    return float(stats.t.ppf(0.5 + level / 2.0, dof))
+
+
+def mean_interval(x: ArrayLike, level: float = 0.95) -> Interval:
+    """Student-t interval of the mean of ``x`` (NaN values dropped): x̄ ± t(1−α/2, n−1)·s/√n."""
+    a = _clean(x)
+    n = int(a.size)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, level, "t")
+    m = float(a.mean())
+    if n == 1:
+        return Interval(m, math.nan, math.nan, 1, level, "t")
+    sd = float(a.std(ddof=1))
+    h = _t(level, n - 1) * sd / math.sqrt(n)
+    return Interval(m, m - h, m + h, n, level, "t", sd)
+
+
+def _bootstrap(d: np.ndarray, level: float, resamples: int, seed: int) -> tuple[float, float, float]:
+    """Percentile interval and achieved significance level of the mean of ``d``."""
+    rng = np.random.default_rng(seed)
+    n = d.size
+    means = np.empty(resamples)
+    chunk = max(1, 2_000_000 // max(n, 1))  # bounds memory at ~16 MB of indices
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        means[start:stop] = d[idx].mean(axis=1)
+    alpha = 1.0 - level
+    low, high = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0])
+    asl = 2.0 * min(float(np.mean(means <= 0)), float(np.mean(means >= 0)))
+    return float(low), float(high), min(1.0, asl)
+
+
+def paired_difference(
+    option: ArrayLike,
+    baseline: ArrayLike,
+    level: float = 0.95,
+    method: str = "t",
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> Difference:
+    """Mean of d_i = option_i − baseline_i over the pairs where both are finite.
+
+    ``option`` and ``baseline`` are aligned by replication (same seed at the
+    same index). ``method`` is ``"t"`` (paired t) or ``"bootstrap"``
+    (percentile, ``resamples`` resamples of the pairs, generator seeded with
+    ``seed`` so a report is reproducible). Identical inputs give exactly 0
+    with a zero-width interval.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    x = np.asarray(option, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    if x.shape != b.shape:
+        raise ValueError(f"option and baseline must be aligned: shapes {x.shape} and {b.shape}")
+    keep = np.isfinite(x) & np.isfinite(b)
+    x, b = x[keep], b[keep]
+    d = x - b
+    n = int(d.size)
+    unpaired = welch_difference(x, b, level)
+    bm = float(b.mean()) if n else math.nan
+    xm = float(x.mean()) if n else math.nan
+    if n < 2:
+        est = float(d.mean()) if n else math.nan
+        return Difference(Interval(est, math.nan, math.nan, n, level, method), unpaired, math.nan, bm, xm)
+    est = float(d.mean())
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        # Every pair differs by the same amount (0 for an option against itself): no sampling error.
+        p = 1.0 if est == 0.0 else 0.0
+        return Difference(Interval(est, est, est, n, level, method, 0.0), unpaired, p, bm, xm)
+    if method == "t":
+        h = _t(level, n - 1) * sd / math.sqrt(n)
+        p = float(2.0 * stats.t.sf(abs(est) / (sd / math.sqrt(n)), n - 1))
+        paired = Interval(est, est - h, est + h, n, level, method, sd)
+    else:
+        low, high, p = _bootstrap(d, level, resamples, seed)
+        paired = Interval(est, low, high, n, level, method, sd)
+    return Difference(paired, unpaired, p, bm, xm)
+
+
+def welch_difference(option: ArrayLike, baseline: ArrayLike, level: float = 0.95) -> Interval:
+    """Unpaired (Welch) interval of mean(option) − mean(baseline), ignoring any pairing.
+
+    ν = (s_x²/n_x + s_b²/n_b)² / ((s_x²/n_x)²/(n_x − 1) + (s_b²/n_b)²/(n_b − 1)).
+    The interval's ``sd`` is √(s_x² + s_b²), the spread of the difference of
+    two independent runs, so ``replications_needed(sd, h)`` is the number of
+    runs per option an unpaired comparison would need.
+    """
+    x, b = _clean(option), _clean(baseline)
+    nx, nb = int(x.size), int(b.size)
+    if nx == 0 or nb == 0:
+        return Interval(math.nan, math.nan, math.nan, min(nx, nb), level, "welch")
+    est = float(x.mean() - b.mean())
+    if nx < 2 or nb < 2:
+        return Interval(est, math.nan, math.nan, min(nx, nb), level, "welch")
+    sx2, sb2 = float(x.var(ddof=1)), float(b.var(ddof=1))
+    vx, vb = sx2 / nx, sb2 / nb
+    se = math.sqrt(vx + vb)
+    sd = math.sqrt(sx2 + sb2)
+    if se == 0.0:
+        return Interval(est, est, est, min(nx, nb), level, "welch", 0.0)
+    dof = (vx + vb) ** 2 / (vx**2 / (nx - 1) + vb**2 / (nb - 1))
+    h = _t(level, dof) * se
+    return Interval(est, est - h, est + h, min(nx, nb), level, "welch", sd)
+
+
+def replications_needed(sd: float, half_width: float, level: float = 0.95, n_max: int = 100_000) -> int | None:
+    """Smallest n ≥ 2 with t(1−α/2, n−1)·sd/√n ≤ ``half_width``.
+
+    ``sd`` is the standard deviation of one replication's value (of the
+    paired difference, for a paired comparison). ``None`` when it cannot be
+    said (no estimate of ``sd``, a non-positive target) or exceeds ``n_max``.
+    """
+    if not (math.isfinite(sd) and math.isfinite(half_width)) or half_width <= 0:
+        return None
+    if sd == 0:
+        return 2
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    n = max(2, math.ceil((z * sd / half_width) ** 2))  # the normal rule is a lower bound
+    while n <= n_max:
+        if _t(level, n - 1) * sd / math.sqrt(n) <= half_width:
+            return n
+        n += 1 if n < 1000 else max(1, n // 100)
+    return None

@@ -1,0 +1,246 @@
+"""Comparing options over replications: intervals, pairing, and the report a planner reads."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+from scipy import stats
+
+from analysis.collect import Collection, collect
+from analysis.compare import Precision, compare, main, parse_baseline, parse_precision
+from analysis.inference import mean_interval, paired_difference, replications_needed, welch_difference
+from sim.config import Config, register_configs
+from sim.runner import simulate
+
+SEEDS = (0, 1, 2)
+HORIZON = "run.horizon_s=21600"
+
+
+# ------------------------------------------------------------------ inference
+def correlated(n: int = 30, effect: float = -5.0, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline values with a large spread across seeds, and an option that moves each by ``effect`` ± 1."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(300.0, 40.0, n)
+    return base + effect + rng.normal(0.0, 1.0, n), base
+
+
+def test_paired_interval_is_narrower_than_unpaired_on_the_same_data() -> None:
+    x, b = correlated()
+    d = paired_difference(x, b)
+    assert d.paired.low < -5.0 < d.paired.high and d.paired.excludes_zero()
+    assert d.unpaired.low < 0 < d.unpaired.high  # without pairing the effect is lost in the seed-to-seed spread
+    assert d.paired.width < d.unpaired.width / 10
+    assert d.paired.estimate == pytest.approx(d.unpaired.estimate)
+
+
+def test_intervals_match_scipy() -> None:
+    x, b = correlated(12)
+    d = paired_difference(x, b)
+    ci = stats.ttest_rel(x, b).confidence_interval(0.95)
+    assert (d.paired.low, d.paired.high) == pytest.approx((ci.low, ci.high))
+    assert d.p_value == pytest.approx(stats.ttest_rel(x, b).pvalue)
+    w = welch_difference(x, b)
+    ci = stats.ttest_ind(x, b, equal_var=False).confidence_interval(0.95)
+    assert (w.low, w.high) == pytest.approx((ci.low, ci.high))
+    m = mean_interval(x)
+    assert (m.low, m.high) == pytest.approx(stats.t.interval(0.95, len(x) - 1, x.mean(), stats.sem(x)))
+
+
+def test_an_option_against_itself_differs_by_exactly_zero() -> None:
+    x, _ = correlated()
+    for method in ("t", "bootstrap"):
+        d = paired_difference(x, x.copy(), method=method)
+        assert (d.paired.estimate, d.paired.low, d.paired.high) == (0.0, 0.0, 0.0)
+        assert d.p_value == 1.0
+
+
+def test_bootstrap_is_reproducible_and_close_to_t() -> None:
+    x, b = correlated()
+    one = paired_difference(x, b, method="bootstrap")
+    assert one == paired_difference(x, b, method="bootstrap")
+    t = paired_difference(x, b)
+    assert one.paired.low == pytest.approx(t.paired.low, abs=0.25 * t.paired.width)
+    assert one.paired.high == pytest.approx(t.paired.high, abs=0.25 * t.paired.width)
+    assert one.p_value < 0.001
+
+
+def test_pairs_with_a_missing_value_are_dropped() -> None:
+    d = paired_difference([1.0, np.nan, 3.0, 5.0], [0.0, 1.0, 2.0, 3.0])
+    assert d.n == 3 and d.paired.estimate == pytest.approx((1 + 1 + 2) / 3)
+    assert math.isnan(paired_difference([1.0], [0.0]).paired.low)
+
+
+def test_replications_needed_meets_the_target_and_no_fewer_would() -> None:
+    for sd, h in ((10.0, 2.0), (40.0, 5.0), (1.0, 3.0)):
+        n = replications_needed(sd, h)
+        assert n is not None and n >= 2
+        assert stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) <= h
+        if n > 2:
+            assert stats.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1) > h
+    assert replications_needed(0.0, 1.0) == 2 and replications_needed(float("nan"), 1.0) is None
+
+
+def test_parsing_arguments() -> None:
+    assert parse_baseline(["policy=baseline", "city.ambulance.people_per_ambulance=30000"]) == {
+        "policy": "baseline", "city.ambulance.people_per_ambulance": "30000"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_baseline(["baseline"])
+    p = parse_precision(["2%", "response_p90_s=10"])
+    assert p.target("water_customer_hours_lost", -500.0) == pytest.approx(10.0)
+    assert p.target("response_p90_s", 300.0) == 10.0 and p.target("x", 0.0) is None
+
+
+# ------------------------------------------------------------ on a table
+def table(effect: float = -5.0, seeds: int = 30) -> Collection:
+    x, b = correlated(seeds, effect)
+    rows = []
+    for policy, values in (("baseline", b), ("pressure_monitoring", x)):
+        for s, v in enumerate(values):
+            rows.append({"sweep": "m", "run": f"m/{policy}/{s}", "job": 0, "status": "ok", "error": "",
+                         "policy": policy, "seed": s, "scenario": "pipe_burst", "hazards_digest": f"h{s}",
+                         "calls_digest": f"c{s}", "response_p90_s": v, "water_customer_hours_lost": 2 * v})
+    rows.append({"sweep": "m", "run": "m/x", "status": "failed", "error": "boom", "policy": "baseline", "seed": 99})
+    return Collection(pd.DataFrame(rows), axes=["policy", "seed", "scenario"],
+                      metrics=["response_p90_s", "water_customer_hours_lost"])
+
+
+def test_compare_pairs_by_seed_and_checks_common_random_numbers() -> None:
+    cmp = compare(table(), {"policy": "baseline"})
+    assert cmp.by == ["policy"] and cmp.pair_on == ["seed"] and cmp.options == ["baseline", "pressure_monitoring"]
+    res = cmp.result("response_p90_s")
+    d = res.differences["pressure_monitoring"]
+    assert d.n == 30 and d.paired.excludes_zero() and d.paired.width < d.unpaired.width
+    assert cmp.crn == {"hazards": (30, 30), "calls": (30, 30)}
+    assert res.needed_paired["pressure_monitoring"] < res.needed_unpaired["pressure_monitoring"]
+    assert cmp.replications == {"baseline": 30, "pressure_monitoring": 30}
+
+
+def test_compare_says_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="matches 0 options"):
+        compare(table(), {"policy": "nope"})
+    with pytest.raises(ValueError, match="no such column"):
+        compare(table(), {"polcy": "baseline"})
+    with pytest.raises(ValueError, match="not a headline metric"):
+        compare(table(), {"policy": "baseline"}, metrics=["nope"])
+    with pytest.raises(ValueError, match="--method"):
+        compare(table(), method="anova")
+
+
+def test_the_default_baseline_is_policy_baseline() -> None:
+    cmp = compare(table(), precision=Precision(0.01))
+    assert cmp.baseline == "baseline" and not cmp.notes
+
+
+# ----------------------------------------------------------- on real runs
+def config(overrides: list[str]) -> Config:
+    register_configs()
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    assert isinstance(cfg, Config)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Baseline and pressure monitoring on three burst mornings, and the baseline once more in ``again/``."""
+    root = tmp_path_factory.mktemp("compare")
+    for folder, policy in (("sweep", "baseline"), ("sweep", "pressure_monitoring"), ("again", "baseline")):
+        for s in SEEDS:
+            simulate(config([f"policy={policy}", f"seed={s}", HORIZON, "run.report=false"]),
+                     root / folder / f"{policy}_{s}")
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(runs: Path) -> Path:
+    out = runs / "report"
+    code = main([str(runs / "sweep"), "--baseline", "policy=baseline", "--metric", "water_customer_hours_lost",
+                 "--metric", "response_p90_s", "-o", str(out)])
+    assert code == 0
+    return out
+
+
+def test_policies_on_the_same_seeds_are_paired(runs: Path) -> None:
+    cmp = compare(collect([runs / "sweep"]), {"policy": "baseline"}, metrics=["water_customer_hours_lost"])
+    assert cmp.crn == {"hazards": (3, 3), "calls": (3, 3)}
+    d = cmp.result("water_customer_hours_lost").differences["pressure_monitoring"]
+    assert d.n == 3 and d.paired.width < d.unpaired.width / 2
+
+
+def test_a_policy_compared_with_itself_differs_by_exactly_zero(runs: Path) -> None:
+    coll = collect([runs / "sweep", runs / "again"])
+    cmp = compare(coll, {"sweep": str(runs / "sweep")}, by=["sweep"], metrics=["response_p90_s",
+                                                                              "water_customer_hours_lost"])
+    assert sorted(cmp.pair_on) == ["policy", "seed"]
+    assert cmp.replications == {str(runs / "sweep"): 6, str(runs / "again"): 3}
+    for res in cmp.results:
+        d = res.differences[str(runs / "again")]
+        assert d.n == 3 and (d.paired.estimate, d.paired.low, d.paired.high) == (0.0, 0.0, 0.0)
+
+
+def test_report_files(report: Path) -> None:
+    for name in ("compare.html", "compare.md", "runs.csv", "effects.csv", "means.csv"):
+        assert (report / name).is_file(), name
+    figs = sorted(p.name for p in (report / "figures").glob("*.png"))
+    assert figs == ["effects.png", "map.png", "means.png", "response_cdf.png", "service.png"]
+    eff = pd.read_csv(report / "effects.csv")
+    assert list(eff["metric"]) == ["water_customer_hours_lost", "response_p90_s"]
+    md = (report / "compare.md").read_text()
+    assert "## Differences from the baseline (baseline)" in md and "95 % CI, paired" in md
+    assert "paired t" in md and "![Where outcomes differ](figures/map.png)" in md
+    html = (report / "compare.html").read_text()
+    assert 'src="data:image/png;base64,' in html and "<script" not in html and 'src="figures' not in html
+    assert not list(report.rglob("*.tmp"))
+
+
+def test_cli_exit_codes(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(runs / "sweep"), "--baseline", "policy=nope", "-o", str(runs / "x")]) == 2
+    assert "matches 0 options" in capsys.readouterr().err
+    assert main([str(runs / "empty")]) == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+# Runs in the page after load and leaves what the browser actually shows in a <pre>.
+PROBE = """<script>
+window.addEventListener('load', () => {
+  const imgs = [...document.querySelectorAll('figure img')];
+  const rows = (id) => { const t = document.getElementById(id); return t ? t.querySelectorAll('tbody tr').length : -1; };
+  const out = {images: imgs.length, decoded: imgs.filter((i) => i.complete && i.naturalWidth > 600).length,
+               effects: rows('effects'), means: rows('means'), precision: rows('precision'),
+               lead: document.getElementById('lead').innerText};
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_report_renders_in_headless_chromium(report: Path) -> None:
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium not found (apt-get install chromium): the rendering check is skipped")
+    page = report / "probe.html"
+    page.write_text((report / "compare.html").read_text().replace("</body>", PROBE + "</body>"))
+    with tempfile.TemporaryDirectory() as profile:
+        out = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', out.stdout)
+    assert found, out.stderr[-2000:]
+    probe = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["images"] == 5 and probe["decoded"] == 5
+    # effects: a section row and a row per option for each metric; means: a row per metric.
+    assert probe["effects"] == 4 and probe["means"] == 2 and probe["precision"] == 2
+    assert "pressure_monitoring" in probe["lead"] and "95 % CI" in probe["lead"]
