@@ -145,6 +145,12 @@ def _facts(meta: Mapping[str, Any], city: Mapping[str, Any], city_name: str, h: 
     facts = [("City", city_name)]
     if city.get("population"):
         facts.append(("Population", f"{int(city['population']):,}"))
+    files = [f"{what} {Path(str(city[key])).name}" for key, what in (("roads_file", "roads"), ("water_file", "water"))
+             if city.get(key)]
+    if files:
+        facts.append(("Loaded from", ", ".join(files)))
+    if city.get("generated"):
+        facts.append(("Generated around them", ", ".join(g.replace("_", " ") for g in str(city["generated"]).split())))
     for key, label in (("scenario", "Scenario"), ("policy", "Policy"), ("seed", "Seed")):
         if meta.get(key) is not None:
             facts.append((label, str(meta[key])))

@@ -125,3 +125,14 @@ def test_names_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> None:
     d = write_run_folder(tmp_path / "run", summary={"horizon_s": 3600.0, "city": {"name": name}})
     write_report(d)
     assert name in (d / "report.html").read_text(encoding="utf-8").replace("&#36;", "$")
+
+
+def test_a_loaded_city_says_which_parts_were_generated(tmp_path: Path) -> None:
+    city = {"name": "Town", "roads_file": "/data/town.graphml", "water_file": "/data/small.inp",
+            "generated": "pipe_ages valves zones stations"}
+    d = write_run_folder(tmp_path / "run", summary={"horizon_s": 3600.0, "city": city})
+    write_report(d)
+    for name in ("report.md", "report.html"):
+        text = (d / name).read_text(encoding="utf-8")
+        assert "roads town.graphml, water small.inp" in text
+        assert "pipe ages, valves, zones, stations" in text
