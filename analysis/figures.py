@@ -31,6 +31,7 @@ __all__ = [
     "TYPE_COLOURS",
     "fmt_duration",
     "fmt_hours",
+    "lifelines_figure",
     "new_figure",
     "png_bytes",
     "response_time_figure",
@@ -63,6 +64,9 @@ TYPE_COLOURS: dict[str, str] = {
     "rescue": "#ff7f0e",
     "medical": "#1f77b4",
     "water_main_break": "#17becf",
+    "substation_fault": "#e08214",
+    "feeder_fault": "#fdb863",
+    "elevator_entrapment": "#8073ac",
 }
 _SPARE_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c", "#9467bd")
 
@@ -287,5 +291,47 @@ def water_service_figure(
             sec.set_ylabel("Customers without water")
             sec.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_title(f"{title}: served fraction Q(t)", loc="left")
+        fig.legend(loc="outside lower center", ncols=4, frameon=False)
+    return fig
+
+
+#: Lifeline colours in :func:`lifelines_figure`.
+_LIFELINE_COLOURS = {"power": "#e08214", "water": "#053061", "gas": "#1b7837"}
+
+
+def lifelines_figure(service: pd.DataFrame, horizon_s: float, *, start_label: str = "") -> Figure:
+    """Q(t) of every lifeline in ``service.csv`` on one axis; a lifeline's ``.cascade`` part dashed.
+
+    The dashed line is ``1 − (customers out only through a cascade) / customers``:
+    the gap between it and 100 % is the part of that lifeline's outage that
+    another lifeline's failure caused.
+    """
+    from analysis.resilience import service_curve
+
+    h = horizon_s / 3600.0
+    names = list(dict.fromkeys(str(n) for n in service["lifeline"]))
+    with new_figure(11, 4.4) as fig:
+        ax = fig.subplots()
+        lo = 100.0
+        for name in sorted(names, key=lambda n: (n.endswith(".cascade"), n)):
+            curve = service_curve(service, horizon_s, name)
+            x = np.append(curve.t_s, curve.horizon_s) / 3600.0
+            y = np.append(curve.served, curve.served[-1]) * 100.0
+            base = name.removesuffix(".cascade")
+            cascade = name.endswith(".cascade")
+            colour = "#4393c3" if cascade else _LIFELINE_COLOURS.get(base, "#555555")
+            label = f"{base.capitalize()}: customers cut off by a cascade only" if cascade else base.capitalize()
+            ax.step(x, y, where="post", color=colour, lw=1.6 if cascade else 2.2, ls="--" if cascade else "-",
+                    label=label)
+            lo = min(lo, float(y.min()))
+        floor = 0.0 if lo < 50 else max(0.0, 100.0 - (100.0 - lo) / 0.75)
+        ax.set_ylim(floor, 100.0 + (100.0 - floor) * 0.06)
+        ax.set_xlim(0, h)
+        ax.xaxis.set_major_locator(MultipleLocator(_hour_step(h)))
+        span = 100.0 - floor
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _pct_text(v, span if span > 0 else 100.0)))
+        ax.set_ylabel("Customers served (%)")
+        ax.set_xlabel("Time since start (h)" + (f"; t = 0 at {start_label}" if start_label else ""))
+        ax.set_title("Lifelines: served fraction Q(t)", loc="left")
         fig.legend(loc="outside lower center", ncols=4, frameon=False)
     return fig

@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.citymap import city_map_figure
-from analysis.figures import fmt_duration, fmt_hours, png_bytes, response_time_figure, water_service_figure
+from analysis.figures import (
+    fmt_duration,
+    fmt_hours,
+    lifelines_figure,
+    png_bytes,
+    response_time_figure,
+    water_service_figure,
+)
+from analysis.lifelines import cascade_share, cascade_tree, lifeline_table, tree_lines
 from analysis.metrics import (
     COMPONENTS,
     Compliance,
@@ -54,6 +62,11 @@ FIGURES: dict[str, tuple[str, str]] = {
     "water_service.png": (
         "Water service",
         "Served fraction Q(t) of water customers; the shaded area is the Bruneau resilience loss ∫(1 − Q) dt.",
+    ),
+    "lifelines.png": (
+        "Lifelines",
+        "Served fraction Q(t) of each lifeline; dashed: water customers cut off only by a power cascade "
+        "(booster pumps and high-rise boosters without power).",
     ),
     "map.png": (
         "Map",
@@ -122,9 +135,12 @@ def headline(
     lifelines = list(_LIFELINES) + sorted(set(run.service["lifeline"]) - set(_LIFELINES))
     for life in lifelines:
         res = service_resilience(run.service, h, life)
+        key = str(life).replace(".", "_")
         for k, v in res.as_dict().items():
             if k not in ("lifeline", "horizon_s"):
-                out[f"{life}_{k}"] = v
+                out[f"{key}_{k}"] = v
+        if not str(life).endswith(".cascade"):
+            out[f"{key}_cascade_share"] = cascade_share(run.service, h, str(life))
     return {k: _num(v) for k, v in out.items()}
 
 
@@ -299,7 +315,31 @@ def report_context(
         "standards": std.as_dict(),
         "start_label": _start_label(meta),
         "city_name": city_name,
+        "lifelines": _lifeline_rows(run.service, h),
+        "cascade": [{"depth": d, "text": t} for d, t in tree_lines(cascade_tree(run.events))],
     }
+
+
+def _lifeline_rows(service: pd.DataFrame, h: float) -> list[dict[str, str]]:
+    """The lifelines table of the report, when the run has more than water."""
+    rows = lifeline_table(service, h)
+    if [r["lifeline"] for r in rows] == ["water"]:
+        return []
+    out = []
+    for r in rows:
+        rec = r["time_to_recover_s"]
+        out.append({
+            "lifeline": str(r["lifeline"]).capitalize(),
+            "customers": f"{int(r['customers']):,}" if r["customers"] is not None else "–",
+            "chl": f"{r['customer_hours_lost']:,.0f}",
+            "saifi": _number(r["saifi"], ".3g"),
+            "saidi": _number(r["saidi_h"], ".3g", " h"),
+            "caidi": _number(r["caidi_h"], ".3g", " h"),
+            "min": _pct(r["min_served"], 2),
+            "recover": fmt_duration(rec) if rec is not None else "not recovered",
+            "cascade": _pct(r["cascade_share"], 1),
+        })
+    return out
 
 
 # ------------------------------------------------------------------ files
@@ -352,6 +392,8 @@ def write_report(
         "response_times.png": response_time_figure(comps, std),
         "water_service.png": water_service_figure(service_curve(run.service, h, "water"), run.events,
                                                   start_label=ctx["start_label"]),
+        **({"lifelines.png": lifelines_figure(run.service, h, start_label=ctx["start_label"])}
+           if ctx["lifelines"] else {}),
         "map.png": city_map_figure(run.city, run.incidents, run.events,
                                    title=f"{ctx['city_name']}: incidents, stations and water outages"),
     }

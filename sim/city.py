@@ -22,7 +22,12 @@ import numpy as np
 
 __all__ = [
     "City",
+    "Facility",
+    "Feeder",
     "HighRise",
+    "PowerGrid",
+    "Pump",
+    "Substation",
     "Roads",
     "Station",
     "UnitSpec",
@@ -124,6 +129,17 @@ class Valve:
     node: int
 
 
+@dataclass(frozen=True)
+class Pump:
+    """A booster pump station lifting a pressure zone: the zone's nodes have
+    water only while the pump runs (and the pump needs power)."""
+
+    id: str
+    node: int  # where the station stands (a water node)
+    zone: str  # the street-level zone whose feeder powers it
+    lifted: tuple[int, ...]  # water nodes of the pressure zone it serves
+
+
 @dataclass(frozen=True, eq=False)
 class WaterNetwork:
     """Water mains along the roads; nodes are road nodes.
@@ -144,10 +160,52 @@ class WaterNetwork:
     sources: tuple[int, ...]  # treatment plant nodes
     valves: tuple[Valve, ...]
     customers: np.ndarray  # (n_road_nodes,) int
+    pumps: tuple[Pump, ...] = ()
 
     @property
     def n_pipes(self) -> int:
         return int(self.u.shape[0])
+
+
+@dataclass(frozen=True)
+class Substation:
+    """A 110 kV/10 kV substation; it trips when flood water at its site is deeper
+    than ``flood_threshold_m`` (the waterlogging model reads it)."""
+
+    id: str
+    node: int
+    flood_threshold_m: float
+
+
+@dataclass(frozen=True)
+class Feeder:
+    """A 10 kV feeder from ``substation`` serving the distribution transformers of one zone."""
+
+    id: str
+    substation: str
+    zone: str
+    customers: int  # power customer accounts (households) on the feeder
+
+
+@dataclass(frozen=True)
+class Facility:
+    """A facility whose service depends on power: a hospital with a backup generator."""
+
+    id: str
+    kind: str  # hospital
+    node: int
+    zone: str
+    name: str = ""
+    backup_h: float = 0.0  # hours the backup generator runs on its fuel (0: none)
+
+
+@dataclass(frozen=True)
+class PowerGrid:
+    substations: tuple[Substation, ...]
+    feeders: tuple[Feeder, ...]
+
+    def feeder_of_zone(self) -> dict[str, str]:
+        return {f.zone: f.id for f in self.feeders}
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +217,8 @@ class City:
     stations: tuple[Station, ...]
     water: WaterNetwork
     meta: dict[str, object] = field(default_factory=dict)
+    power: PowerGrid | None = None
+    facilities: tuple[Facility, ...] = ()
 
     @property
     def population(self) -> int:
@@ -265,3 +325,27 @@ def check_city(city: City) -> None:
             raise ValueError(f"water.valve.{v.id}: node {v.node} is not an end of pipe {w.pipe_ids[v.pipe]}")
     if w.customers.shape != (n,) or np.any(w.customers < 0):
         raise ValueError(f"water.customers: expected {n} non-negative counts (one per node)")
+    for pump in w.pumps:
+        if not 0 <= pump.node < n or any(not 0 <= k < n for k in pump.lifted):
+            raise ValueError(f"water.pump.{pump.id}: a node it names does not exist (nodes are 0..{n - 1})")
+        if pump.zone not in zone_ids:
+            raise ValueError(f"water.pump.{pump.id}: zone {pump.zone} does not exist")
+    if city.power is not None:
+        subs = {sub.id for sub in city.power.substations}
+        if len(subs) != len(city.power.substations):
+            raise ValueError("power: duplicate substation ids")
+        for sub in city.power.substations:
+            if not 0 <= sub.node < n:
+                raise ValueError(f"power.substation.{sub.id}: node {sub.node} does not exist (nodes are 0..{n - 1})")
+        if len({f.id for f in city.power.feeders}) != len(city.power.feeders):
+            raise ValueError("power: duplicate feeder ids")
+        for f in city.power.feeders:
+            if f.substation not in subs:
+                raise ValueError(f"power.feeder.{f.id}: substation {f.substation} does not exist")
+            if f.zone not in zone_ids:
+                raise ValueError(f"power.feeder.{f.id}: zone {f.zone} does not exist")
+    for fac in city.facilities:
+        if not 0 <= fac.node < n:
+            raise ValueError(f"{fac.kind}.{fac.id}: node {fac.node} does not exist (nodes are 0..{n - 1})")
+        if fac.zone not in zone_ids:
+            raise ValueError(f"{fac.kind}.{fac.id}: zone {fac.zone} does not exist")

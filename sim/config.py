@@ -102,6 +102,36 @@ class WaterConfig:
 
 
 @dataclass
+class PowerConfig:
+    """The generated power grid, hospitals, pump stations and the crews that restore them.
+
+    Sizes are illustrative for a central district (assumptions, configurable):
+    a 110 kV substation serves of the order of 100,000-200,000 people in a
+    dense Chinese city; one 10 kV feeder group per street-level zone.
+    """
+
+    enabled: bool = True
+    people_per_substation: int = 150000
+    # A substation's equipment sits this high above the ground at its site
+    # (flood threshold, DOMAIN.md 3.6: Sandy's East 14th St was designed for a
+    # 12.5 ft surge; Chinese indoor substations raise the floor ~0.3-0.6 m). Assumption.
+    flood_threshold_m: float = 0.5
+    # Booster pump stations lift the highest nodes of the water network
+    # (pressure zones); nodes above this elevation quantile are lifted.
+    pressure_zone_quantile: float = 0.85
+    n_hospitals: int = 3
+    hospital_backup_h: float = 8.0  # fuel for the backup generators (assumption)
+    n_power_depots: int = 1
+    crews_per_power_depot: int = 3
+    power_turnout_s: float = 900.0  # a utility crew leaves its depot (assumption)
+    # 96333-style elevator emergency service (the seed document): the platform
+    # sends the maintenance contractors' technicians; pooled here as centres.
+    n_elevator_centres: int = 3
+    techs_per_elevator_centre: int = 6
+    elevator_turnout_s: float = 300.0
+
+
+@dataclass
 class CityConfig:
     kind: str = "district"
     name: str = "Gulou-like district"
@@ -124,6 +154,7 @@ class CityConfig:
     fire: FireConfig = field(default_factory=FireConfig)
     ambulance: AmbulanceConfig = field(default_factory=AmbulanceConfig)
     water: WaterConfig = field(default_factory=WaterConfig)
+    power: PowerConfig = field(default_factory=PowerConfig)
     # city=from_files (sim/loaders): networks read from files; see conf/city/from_files.yaml.
     roads_file: str | None = None  # OSMnx GraphML or TNTP *_net.tntp
     roads_format: str = "auto"  # auto (by file name) | graphml | tntp
@@ -169,9 +200,34 @@ class PipeBurstConfig:
 
 
 @dataclass
+class FaultSpec:
+    component: str  # power.substation.S1 or power.feeder.F03
+    t_s: float
+
+
+@dataclass
+class PowerOutageConfig:
+    """Substation and feeder faults (scenarios/power_outage.py).
+
+    An explicit list, or random faults: per component per year, equipment
+    faults of the order of 0.01-0.05 per substation and 0.1-0.3 per 10 kV
+    feeder (assumptions; configurable), scaled by ``rate_multiplier`` for a
+    stress day (storm, heat wave)."""
+
+    faults: list[FaultSpec] = field(default_factory=list)
+    substation_rate_per_yr: float = 0.03
+    feeder_rate_per_yr: float = 0.2
+    rate_multiplier: float = 1.0
+    min_faults: int = 1  # at least this many (substations first): the scenario exercises the cascade
+    window_start_s: float = 3600.0
+    window_end_s: float = 21600.0
+
+
+@dataclass
 class ScenarioConfig:
     name: str = "none"
     pipe_burst: PipeBurstConfig = field(default_factory=PipeBurstConfig)
+    power_outage: PowerOutageConfig = field(default_factory=PowerOutageConfig)
 
 
 @dataclass
@@ -222,6 +278,9 @@ class DispatchConfig:
             "rescue": {"rescue": 1, "engine": 1},
             "medical": {"ambulance": 1},
             "water_main_break": {"water_crew": 1},
+            "substation_fault": {"power_crew": 1},
+            "feeder_fault": {"power_crew": 1},
+            "elevator_entrapment": {"elevator_tech": 1},
         }
     )
     on_scene: dict[str, ServiceTime] = field(
@@ -230,10 +289,14 @@ class DispatchConfig:
             "rescue": ServiceTime(median_s=1800.0, sigma=0.6),
             "medical": ServiceTime(median_s=2400.0, sigma=0.4),  # incl. transport
             "water_main_break": ServiceTime(median_s=1200.0, sigma=0.3),  # isolate
+            "substation_fault": ServiceTime(median_s=600.0, sigma=0.3),  # assess; repair: lifelines.*_repair
+            "feeder_fault": ServiceTime(median_s=600.0, sigma=0.3),
+            "elevator_entrapment": ServiceTime(median_s=1200.0, sigma=0.5),  # release the passengers
         }
     )
     severity: dict[str, int] = field(
-        default_factory=lambda: {"fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3}
+        default_factory=lambda: {"fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3,
+                                 "substation_fault": 3, "feeder_fault": 3, "elevator_entrapment": 2}
     )
     # Units clear at the scene and may be re-tasked while returning.
     retask_returning: bool = True
@@ -268,6 +331,61 @@ class RepairConfig:
 
 
 @dataclass
+class DependencyRule:
+    """``dependent`` components need ``needs`` (matched through ``via``: the
+    zone they share, or the feeder's own substation); they fail ``delay_s``
+    after losing it, or, with ``use_backup``, when the facility's own backup
+    (a hospital generator's fuel) runs out."""
+
+    dependent: str  # power.feeder | water.pump | water.booster | roads.signals | elevators | hospital
+    needs: str  # power.substation | power.feeder
+    via: str = "zone"  # zone | substation
+    delay_s: float = 0.0
+    use_backup: bool = False
+    enabled: bool = True
+
+
+@dataclass
+class LifelinesConfig:
+    """How lifelines depend on each other and how failures are restored.
+
+    The dependency graph lives here (``dependencies``); the engine computes
+    its fixed point whenever a component changes state and logs each
+    consequence with its cause."""
+
+    dependencies: list[DependencyRule] = field(default_factory=lambda: [
+        DependencyRule("power.feeder", "power.substation", via="substation"),
+        DependencyRule("water.pump", "power.feeder"),
+        DependencyRule("water.booster", "power.feeder"),
+        DependencyRule("roads.signals", "power.feeder"),
+        DependencyRule("elevators", "power.feeder"),
+        DependencyRule("hospital", "power.feeder", use_backup=True),
+    ])
+    # Dark signals turn intersections into all-way stops: travel on links
+    # inside a dark zone is this much slower (assumption).
+    signal_outage_factor: float = 1.3
+    # Households on floors the mains' own pressure reaches (about 6 floors,
+    # ~0.28 MPa; higher floors need the block's booster pumps). Assumption.
+    mains_floors: int = 6
+    # Elevators: one per this many households, at least 2 per block (GB 50096-2011
+    # 6.4.1: residential buildings of 12+ floors have at least two elevators).
+    households_per_elevator: int = 60
+    # Probability that an elevator is carrying people between floors when the
+    # power goes (assumption: daytime occupancy of residential lifts).
+    p_occupied: float = 0.12
+    # Restoration order of queued repairs: customers (most customers first),
+    # critical (hospitals and pumps first, then customers), nearest (shortest
+    # drive from the crew depot first).
+    restoration_order: str = "critical"
+    substation_repair: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=4 * 3600.0, sigma=0.5))
+    feeder_repair: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=2 * 3600.0, sigma=0.5))
+    # SCADA alarms report substation and feeder trips within about a minute.
+    detection: ServiceTime = field(default_factory=lambda: ServiceTime(dist="fixed", median_s=60.0))
+    # Trapped passengers call 96333 within minutes (assumption).
+    entrapment_call: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=180.0, sigma=0.5))
+
+
+@dataclass
 class InterventionsConfig:
     pressure_monitoring: bool = False
 
@@ -279,6 +397,7 @@ class PolicyConfig:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     repair: RepairConfig = field(default_factory=RepairConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
+    lifelines: LifelinesConfig = field(default_factory=LifelinesConfig)
 
 
 # ---------------------------------------------------------------------- run
@@ -422,9 +541,45 @@ def validate(cfg: Config) -> Config:
     for i, b in enumerate(pb.bursts):
         _check(b.t_s < cfg.run.horizon_s, f"scenario.pipe_burst.bursts[{i}].t_s",
                f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    _walk_numbers(cfg.scenario.power_outage, "scenario.power_outage")
+    po = cfg.scenario.power_outage
+    _check(po.window_end_s >= po.window_start_s, "scenario.power_outage.window_end_s",
+           "must be >= window_start_s")
+    for i, f in enumerate(po.faults):
+        _check(f.component.startswith(("power.substation.", "power.feeder.")),
+               f"scenario.power_outage.faults[{i}].component",
+               f"must name power.substation.ID or power.feeder.ID (got {f.component!r})")
+        _check(f.t_s < cfg.run.horizon_s, f"scenario.power_outage.faults[{i}].t_s",
+               f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    ll = cfg.policy.lifelines
+    for i, rule in enumerate(ll.dependencies):
+        key = f"policy.lifelines.dependencies[{i}]"
+        _check(rule.dependent in DEPENDENTS, f"{key}.dependent",
+               f"must be one of {', '.join(DEPENDENTS)} (got {rule.dependent!r})")
+        _check(rule.needs in ("power.substation", "power.feeder"), f"{key}.needs",
+               f"must be power.substation or power.feeder (got {rule.needs!r})")
+        _check(rule.via in ("zone", "substation"), f"{key}.via", f"must be zone or substation (got {rule.via!r})")
+        _check((rule.via == "substation") == (rule.dependent == "power.feeder"), f"{key}.via",
+               "a feeder depends on its own substation (via: substation); everything else via: zone")
+    _check(ll.signal_outage_factor >= 1, "policy.lifelines.signal_outage_factor", "must be >= 1")
+    _check(0 <= ll.p_occupied <= 1, "policy.lifelines.p_occupied", "must be in [0, 1]")
+    _check(ll.households_per_elevator >= 1, "policy.lifelines.households_per_elevator", "must be >= 1")
+    _check(ll.restoration_order in RESTORATION_ORDERS, "policy.lifelines.restoration_order",
+           f"must be one of {', '.join(RESTORATION_ORDERS)} (got {ll.restoration_order!r})")
+    for name in ("substation_repair", "feeder_repair", "detection", "entrapment_call"):
+        _check_service_time(getattr(ll, name), f"policy.lifelines.{name}")
+    pw = cfg.city.power
+    _check(0 < pw.pressure_zone_quantile <= 1, "city.power.pressure_zone_quantile", "must be in (0, 1]")
+    _check(pw.people_per_substation > 0, "city.power.people_per_substation", "must be > 0")
     s = cfg.standards
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg
+
+
+#: Components that may depend on power (policy.lifelines.dependencies[].dependent).
+DEPENDENTS = ("power.feeder", "water.pump", "water.booster", "roads.signals", "elevators", "hospital")
+#: Orders in which queued utility repairs are taken (policy.lifelines.restoration_order).
+RESTORATION_ORDERS = ("critical", "customers", "nearest")
 
 
 _FILE_CHOICES: dict[str, tuple[str, ...]] = {

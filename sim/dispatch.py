@@ -102,7 +102,7 @@ class Dispatcher:
         self.by_kind: dict[str, list[Unit]] = {}
         for u in units:
             self.by_kind.setdefault(u.kind, []).append(u)
-        self.queues: dict[str, list[tuple[int, float, int, Incident]]] = {}
+        self.queues: dict[str, list[tuple[int, float, float, int, Incident]]] = {}
         self._seq = itertools.count()
         self.on_arrive: Callable[[Unit, Incident, float, float], None] = lambda u, i, t, a: None
         self.on_clear: Callable[[Unit, Incident], None] = lambda u, i: None
@@ -133,7 +133,10 @@ class Dispatcher:
         best, best_eta = self.nearest(pool, inc.node)
         if best is None:
             q = self.queues.setdefault(kind, [])
-            heapq.heappush(q, (inc.severity, inc.t_ready or self.env.now, next(self._seq), inc))
+            # Severity first; then a utility's restoration order (extra["priority"], lower first; 0 for
+            # everything else); then the time the call was ready.
+            heapq.heappush(q, (inc.severity, float(inc.extra.get("priority", 0.0)), inc.t_ready or self.env.now,
+                               next(self._seq), inc))
             inc.pending += 1
             self.log(Record(self.env.now, "queue", f"units.{kind}", inc.id, float(len(q))))
         else:
@@ -186,7 +189,7 @@ class Dispatcher:
         found = None
         while q:
             item = heapq.heappop(q)
-            inc = item[3]
+            inc = item[-1]
             if inc.t_control is not None:  # work done meanwhile: drop the request
                 inc.pending -= 1
                 continue
@@ -204,7 +207,7 @@ class Dispatcher:
         return found
 
     def waiting(self) -> list[Incident]:
-        return [item[3] for q in self.queues.values() for item in q]
+        return [item[-1] for q in self.queues.values() for item in q]
 
 
 def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.Event, Any, None]:

@@ -32,6 +32,8 @@ no data files. The shape, and where each default comes from:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
@@ -309,14 +311,25 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         stations.append(Station(sid, "water_depot", int(node), f"Water depot {i}", tuple(specs)))
 
     water = build_water(cfg, roads, customers, is_express_node, rng)
+    power = None
+    facilities: tuple = ()
+    power_meta: dict[str, object] = {}
+    if cfg.power.enabled:
+        from sim.district_power import build_power
+
+        parts = build_power(cfg, roads, tuple(zones), tuple(highrises), customers, water, art_nodes, rng)
+        water = dataclasses.replace(water, pumps=parts.pumps)
+        power, facilities, power_meta = parts.grid, parts.facilities, parts.meta
+        stations += list(parts.stations)
     meta: dict[str, object] = {
         "area_km2": round(area_total, 3), "n_nodes": n, "n_links": roads.n_links,
         "n_fire_stations": len(fire_nodes), "fire_coverage": None if coverage is None else round(coverage, 4),
         "n_ambulances": n_amb, "n_pipes": water.n_pipes, "n_valves": len(water.valves),
         "n_highrises": len(highrises), "basin_low_nodes": " ".join(map(str, basin_low)),
+        **power_meta,
     }
     return City(name=cfg.name, roads=roads, zones=tuple(zones), highrises=tuple(highrises),
-                stations=tuple(stations), water=water, meta=meta)
+                stations=tuple(stations), water=water, meta=meta, power=power, facilities=facilities)
 
 
 def travel_graph(roads: Roads) -> csr_matrix:

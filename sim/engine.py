@@ -5,7 +5,10 @@ dispatcher, processes) -> run(until=horizon) -> finalize (work still open at
 the horizon gets an explicit ``open_at_end`` record). The engine owns every
 consequence of a hazard: a burst depressurises its segment, a crew isolates
 it (valves may fail and widen it), the road over the main closes for the
-repair, customers get water back at restoration.
+repair, customers get water back at restoration. Power faults cascade through
+the dependency graph of :mod:`sim.lifelines` (feeders, booster pumps and the
+pressure zones they lift, high-rise boosters, traffic signals, elevators,
+hospitals); every consequence is logged with its cause.
 
 Randomness: each incident draws from its own stream, keyed by where it came
 from (``call.K`` for the K-th background call, ``hazard.H3`` for a hazard), so
@@ -25,6 +28,8 @@ from scenarios.background import Call
 from scenarios.base import Hazard
 from sim.city import City
 from sim.dispatch import Dispatcher, Incident, Unit, serve
+from sim.district_power import node_zones
+from sim.lifelines import Change, LifelineState, build_graph, elevators_in, zone_links
 from sim.log import Record, ServiceRecord
 from sim.policy import Policy, draw
 from sim.rng import Streams
@@ -68,18 +73,47 @@ class _World:
         zy = np.array([z.y_m for z in city.zones]) if city.zones else np.zeros(0)
         self._zones = (zx, zy, [z.id for z in city.zones])
         self._out = 0
+        self._cascade_out = 0
+        self.incidents: list[Incident] = []
+        # Lifelines: the dependency graph, its state, and what each component does.
+        self.lifelines = LifelineState(build_graph(city, policy.cfg.lifelines.dependencies))
+        self._root: dict[str, int | None] = {}  # component -> the incident at the root of its failure
+        self._downs: dict[str, int] = {}  # component -> times it went down (keys entrapment streams)
+        self._rechecks: set[float] = set()
+        self._signal_links: dict[str, np.ndarray] = {}
+        grid = city.power
+        self.feeders = {f"power.feeder.{f.id}": f for f in grid.feeders} if grid else {}
+        self.power_total = sum(f.customers for f in self.feeders.values())
+        self._power_out = 0
+        self.highrise = {h.id: h for h in city.highrises}
+        self.pumps = {p.id: p for p in city.water.pumps}
+        self._node_zone: np.ndarray | None = None
 
     # --------------------------------------------------------------- records
     def record(self, rec: Record) -> None:
         self.log.events.append(rec)
 
     def service_changed(self, cause: str) -> None:
-        out = self.water.customers_out()
+        out, cascade = self.water.customers_out_split()
+        total = self.water.total
         if out != self._out:
             self._out = out
-            total = self.water.total
             frac = 1.0 - out / total if total else 1.0
             self.log.service.append(ServiceRecord(self.env.now, "water", round(frac, 6), out, total, cause))
+        if cascade != self._cascade_out:
+            # The part of the water outage that a power cascade caused (pumps and boosters).
+            self._cascade_out = cascade
+            frac = 1.0 - cascade / total if total else 1.0
+            self.log.service.append(ServiceRecord(self.env.now, "water.cascade", round(frac, 6), cascade, total,
+                                                  cause))
+
+    def power_changed(self, cause: str) -> None:
+        out = sum(f.customers for c, f in self.feeders.items() if self.lifelines.is_down(c))
+        if out != self._power_out:
+            self._power_out = out
+            total = self.power_total
+            frac = 1.0 - out / total if total else 1.0
+            self.log.service.append(ServiceRecord(self.env.now, "power", round(frac, 6), out, total, cause))
 
     def zone_of(self, node: int) -> str:
         zx, zy, ids = self._zones
@@ -95,7 +129,7 @@ class _World:
         for k, c in enumerate(calls):
             items.append((c.t_s, 0, f"call.{k}", c))
         for h in hazards:
-            if h.kind == "water.pipe_burst":
+            if h.kind in ("water.pipe_burst", "power.substation_fault", "power.feeder_fault"):
                 items.append((h.t_s, 1, f"hazard.{h.id}", h))
         items.sort(key=lambda it: (it[0], it[1], it[2]))
         out = []
@@ -103,20 +137,34 @@ class _World:
             rng = self.streams.fresh(f"incident.{key}")
             if isinstance(item, Call):
                 typ, node, scope, source = item.type, item.node, f"roads.node.{item.node}", "background"
-            else:
+            elif item.kind == "water.pipe_burst":
                 j = self.pipe_index[item.params["pipe"]]
                 typ = "water_main_break"
                 node = int(self.city.water.u[j])
+                scope, source = item.scope, item.id
+            else:
+                typ, node = self._power_fault_site(item)
                 scope, source = item.scope, item.id
             inc = Incident(
                 id=i, type=typ, severity=int(d.severity.get(typ, 3)), source=source, scope=scope,
                 node=node, zone=self.zone_of(node), t_occur=float(t), rng=rng,
             )
             inc.controlled = self.env.event()
-            if isinstance(item, Hazard):
+            if isinstance(item, Hazard) and item.kind == "water.pipe_burst":
                 inc.extra["pipe"] = self.pipe_index[item.params["pipe"]]
+            elif isinstance(item, Hazard):
+                inc.extra["component"] = item.scope
             out.append(inc)
+        self.incidents = out
         return out
+
+    def _power_fault_site(self, h: Hazard) -> tuple[str, int]:
+        assert self.city.power is not None
+        kind, cid = h.scope.split(".")[1:3]
+        if kind == "substation":
+            return "substation_fault", next(s.node for s in self.city.power.substations if s.id == cid)
+        f = self.feeders[h.scope]
+        return "feeder_fault", next(z.node for z in self.city.zones if z.id == f.zone)
 
     def lifecycle(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
         env, pol = self.env, self.policy.cfg
@@ -135,6 +183,17 @@ class _World:
             if pol.interventions.pressure_monitoring:
                 delay = min(delay, draw(pol.detection.pressure_monitoring, u[1]))
             inc.extra["u_repair"] = u[4]
+        elif inc.type in ("substation_fault", "feeder_fault"):
+            comp = inc.extra["component"]
+            self.record(Record(env.now, "power_fault", comp, inc.id))
+            self.lifelines.fail(comp, f"incident.{inc.id}")
+            self._root[comp] = inc.id
+            self.cascade(f"{comp} fault")
+            delay = draw(pol.lifelines.detection, u[0])
+            inc.extra["u_repair"] = u[4]
+            inc.extra["priority"] = self.restoration_priority(inc)
+        elif inc.type == "elevator_entrapment":
+            delay = draw(pol.lifelines.entrapment_call, u[0])
         inc.extra["u_scene"] = u[3]
         if delay > 0:
             yield env.timeout(delay)
@@ -179,10 +238,134 @@ class _World:
             yield env.timeout(on_scene)
         if inc.type == "water_main_break":
             yield from self.repair_main(inc)
+        elif inc.type in ("substation_fault", "feeder_fault"):
+            yield from self.repair_power(inc)
         inc.t_control = env.now
         self.record(Record(env.now, "control", inc.scope, inc.id))
         assert inc.controlled is not None
         inc.controlled.succeed()
+
+    # -------------------------------------------------------------- cascades
+    def cascade(self, cause: str) -> None:
+        """Recompute the lifelines' fixed point and apply every change, logged with its cause."""
+        env = self.env
+        changes = self.lifelines.update(env.now)
+        for ch in changes:
+            root = self._root.get(ch.cause) if ch.cause.startswith(("power.", "water.")) else None
+            if ch.down and ch.component not in self._root:
+                self._root[ch.component] = root
+            value = self.apply(ch)
+            self.record(Record(env.now, "lifeline_down" if ch.down else "lifeline_up", ch.component,
+                               self._root.get(ch.component), value, f"cause={ch.cause}"))
+            if not ch.down:
+                self._root.pop(ch.component, None)
+        if changes:
+            self.power_changed(cause)
+            self.service_changed(cause)
+        for t in self.lifelines.pending_delays(env.now):
+            if t not in self._rechecks:
+                self._rechecks.add(t)
+                env.process(self._recheck(t))
+
+    def _recheck(self, t: float) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(t - self.env.now)
+        self._rechecks.discard(t)
+        self.cascade("backup exhausted")
+
+    def apply(self, ch: Change) -> float | None:
+        """What a component going down (or up) does; returns the value to log."""
+        cls, _, cid = ch.component.rpartition(".")
+        ll = self.policy.cfg.lifelines
+        if cls == "power.feeder":
+            return float(self.feeders[ch.component].customers)
+        if cls == "water.pump":
+            if ch.down:
+                self.water.lifted_lost[cid] = np.array(self.pumps[cid].lifted, dtype=np.int64)
+            else:
+                self.water.lifted_lost.pop(cid, None)
+            return float(len(self.pumps[cid].lifted))
+        if cls == "water.booster":
+            h = self.highrise[cid]
+            above = h.households * max(h.floors - ll.mains_floors, 0) // max(h.floors, 1)
+            if ch.down:
+                self.water.booster_lost[cid] = (h.node, above)
+            else:
+                self.water.booster_lost.pop(cid, None)
+            return float(above)
+        if cls == "roads.signals":
+            return self._signals(cid, ch.down)
+        if cls == "elevators":
+            return float(self._entrapments(ch.component, cid)) if ch.down else None
+        if cls == "hospital":
+            fac = next(f for f in self.city.facilities if f.id == cid)
+            return fac.backup_h
+        return None
+
+    def _signals(self, zone: str, dark: bool) -> float:
+        f = self.policy.cfg.lifelines.signal_outage_factor
+        if zone not in self._signal_links:
+            if self._node_zone is None:
+                self._node_zone = node_zones(self.city.roads, self.city.zones)
+            k = next(i for i, z in enumerate(self.city.zones) if z.id == zone)
+            self._signal_links[zone] = zone_links(self.city.roads.u, self.city.roads.v, self._node_zone, k)
+        links = self._signal_links[zone]
+        for link in links:
+            now = float(self.roads.factor[link])
+            if np.isfinite(now):
+                self.roads.set_factor(int(link), now * f if dark else max(1.0, now / f))
+        return float(len(links))
+
+    def _entrapments(self, comp: str, hr: str) -> int:
+        """Elevators stop between floors: each occupied one is an entrapment call."""
+        ll = self.policy.cfg.lifelines
+        h = self.highrise[hr]
+        k = self._downs.get(comp, 0) + 1
+        self._downs[comp] = k
+        rng = self.streams.fresh(f"incident.cascade.{comp}.{k}")
+        trapped = int(rng.binomial(elevators_in(h.households, ll.households_per_elevator), ll.p_occupied))
+        d = self.policy.cfg.dispatch
+        for e in range(1, trapped + 1):
+            inc = Incident(
+                id=len(self.incidents) + 1, type="elevator_entrapment",
+                severity=int(d.severity.get("elevator_entrapment", 2)), source=comp, scope=f"{comp}.{e}",
+                node=h.node, zone=h.zone, t_occur=self.env.now,
+                rng=self.streams.fresh(f"incident.cascade.{comp}.{k}.{e}"),
+            )
+            inc.controlled = self.env.event()
+            self.incidents.append(inc)
+            self.env.process(self.lifecycle(inc))
+        return trapped
+
+    def restoration_priority(self, inc: Incident) -> float:
+        """Queue order of a power repair (lower first) under ``policy.lifelines.restoration_order``."""
+        comp = inc.extra["component"]
+        order = self.policy.cfg.lifelines.restoration_order
+        if comp.startswith("power.feeder."):
+            feeders = [self.feeders[comp]]
+        else:
+            sid = comp.rpartition(".")[2]
+            feeders = [f for f in self.feeders.values() if f.substation == sid]
+        customers = sum(f.customers for f in feeders)
+        if order == "nearest":
+            depots = [s.node for s in self.city.stations if s.kind == "power_depot"]
+            return min((self.roads.time(d, inc.node) for d in depots), default=0.0)
+        if order == "customers":
+            return -float(customers)
+        zones = {f.zone for f in feeders}
+        critical = sum(1 for p in self.city.water.pumps if p.zone in zones) + \
+            sum(1 for f in self.city.facilities if f.zone in zones)
+        return -(critical * 1e7 + float(customers))
+
+    def repair_power(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
+        env, ll = self.env, self.policy.cfg.lifelines
+        comp = inc.extra["component"]
+        st = ll.substation_repair if inc.type == "substation_fault" else ll.feeder_repair
+        duration = draw(st, inc.extra["u_repair"])
+        self.record(Record(env.now, "repair", comp, inc.id, round(duration, 3)))
+        yield env.timeout(duration)
+        self.lifelines.repair(comp)
+        self.record(Record(env.now, "restore", comp, inc.id))
+        self.cascade(f"{comp} restored")
 
     def repair_main(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
         env, rep = self.env, self.policy.cfg.repair
@@ -231,6 +414,8 @@ def run(
     world._out = world.water.customers_out()
     frac = 1.0 - world._out / total if total else 1.0
     log.service.append(ServiceRecord(0.0, "water", round(frac, 6), world._out, total, "start"))
+    if world.power_total:
+        log.service.append(ServiceRecord(0.0, "power", 1.0, 0, world.power_total, "start"))
     for unit in world.units:
         unit.node = unit.home
         unit.proc = env.process(serve(env, unit, world.dispatcher))
@@ -238,6 +423,7 @@ def run(
     for inc in incidents:
         env.process(world.lifecycle(inc))
     env.run(until=horizon_s)
+    incidents = world.incidents
     for inc in incidents:
         if inc.t_close is None:
             inc.outcome = "open_at_end"

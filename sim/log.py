@@ -90,10 +90,14 @@ EVENT_KINDS: dict[str, str] = {
     "burst": "water main breaks; scope = water.pipe.ID",
     "isolate": "valves closed; scope = water.pipe.ID; value = customers out city-wide once isolated (all open breaks)",
     "valve_fail": "a valve could not be closed; scope = water.valve.ID",
-    "repair": "repair of the main starts; scope = water.pipe.ID; value = expected duration s",
-    "restore": "main back in service; scope = water.pipe.ID",
+    "repair": "repair starts; scope = water.pipe.ID or power.*; value = expected duration s",
+    "restore": "main, substation or feeder back in service; scope = water.pipe.ID or power.*",
     "road_close": "road link closed; scope = roads.link.ID",
     "road_open": "road link reopened; scope = roads.link.ID",
+    "power_fault": "a substation or feeder fails; scope = power.substation.ID or power.feeder.ID",
+    "lifeline_down": "a component goes down; scope = component; value = what it affects "
+                     "(customers, lifted nodes, households, links, trapped elevators, backup h); note = cause=<scope>",
+    "lifeline_up": "a component comes back; scope = component; note = cause=<scope it had lost>",
     "horizon": "the run stops; scope = run",
 }
 

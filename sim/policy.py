@@ -50,5 +50,7 @@ def make_policy(cfg: PolicyConfig, city_cfg: CityConfig) -> Policy:
         "rescue": city_cfg.fire.turnout_s,
         "ambulance": city_cfg.ambulance.turnout_s,
         "water_crew": city_cfg.water.turnout_s,
+        "power_crew": city_cfg.power.power_turnout_s,
+        "elevator_tech": city_cfg.power.elevator_turnout_s,
     }
     return Policy(cfg=cfg, turnout_s=turnout)

@@ -82,6 +82,11 @@ class WaterState:
         self.customers = net.customers.astype(np.int64)
         self.total = int(self.customers.sum())
         self.out_pipes: dict[int, set[int]] = {}  # cause pipe -> pipes out of service
+        # Cascades from power: pressure zones whose booster pump stopped, and
+        # high-rise blocks whose own boosters stopped (households above the
+        # floors the mains reach).
+        self.lifted_lost: dict[str, np.ndarray] = {}  # pump id -> nodes without pressure
+        self.booster_lost: dict[str, tuple[int, int]] = {}  # high-rise id -> (node, households)
         self.depressurised: dict[int, set[int]] = {}  # cause pipe -> segments without pressure
         self._sources = np.array(net.sources, dtype=np.int64)
 
@@ -153,5 +158,27 @@ class WaterState:
         return served
 
     def customers_out(self) -> int:
+        return self.customers_out_split()[0]
+
+    def customers_out_split(self) -> tuple[int, int]:
+        """``(all customers without water, those out only through a power cascade)``.
+
+        A customer counts once: a node cut off by the mains is not counted
+        again for its pump; booster households are capped at the node's
+        customers."""
         served = self.served_nodes()
-        return int(self.customers[~served].sum())
+        out = int(self.customers[~served].sum())
+        if not self.lifted_lost and not self.booster_lost:
+            return out, 0
+        lost = np.zeros(self.n_nodes, dtype=bool)
+        for nodes in self.lifted_lost.values():
+            lost[nodes] = True
+        lost &= served
+        cascade = int(self.customers[lost].sum())
+        if self.booster_lost:
+            extra = np.zeros(self.n_nodes, dtype=np.int64)
+            for node, households in self.booster_lost.values():
+                extra[node] += households
+            ok = served & ~lost
+            cascade += int(np.minimum(extra, self.customers)[ok].sum())
+        return out + cascade, cascade

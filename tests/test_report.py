@@ -136,3 +136,26 @@ def test_a_loaded_city_says_which_parts_were_generated(tmp_path: Path) -> None:
         text = (d / name).read_text(encoding="utf-8")
         assert "roads town.graphml, water small.inp" in text
         assert "pipe ages, valves, zones, stations" in text
+
+
+def test_a_power_outage_report_has_lifelines_and_the_cascade_tree(tmp_path: Path) -> None:
+    from sim.config import Config, FaultSpec
+    from sim.runner import execute, prepare
+
+    cfg = Config()
+    cfg.seed = 2
+    cfg.run.horizon_s = 4 * 3600.0
+    cfg.scenario.name = "power_outage"
+    cfg.scenario.power_outage.faults = [FaultSpec("power.substation.S1", 1800.0)]
+    d = tmp_path / "run"
+    summary = execute(prepare(cfg), d)
+    assert summary["status"] == "ok"
+    m = summary["metrics"]
+    assert m["power_customer_hours_lost"] > 0 and m["power_saifi"] > 0
+    assert 0 < m["water_cascade_share"] <= 1
+    md = (d / "report.md").read_text(encoding="utf-8")
+    assert "## Lifelines" in md and "## Cascades" in md
+    assert "- Substation S1 — incident" in md and "  - Feeder F" in md
+    assert (d / "figures" / "lifelines.png").is_file()
+    html = (d / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 4 and "<h2>Cascades</h2>" in html
