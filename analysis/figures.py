@@ -67,6 +67,9 @@ TYPE_COLOURS: dict[str, str] = {
     "substation_fault": "#e08214",
     "feeder_fault": "#fdb863",
     "elevator_entrapment": "#8073ac",
+    "gas_leak": "#a6dba0",
+    "lpg_leak": "#5aae61",
+    "gas_fire": "#d73027",
 }
 _SPARE_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c", "#9467bd")
 

@@ -219,6 +219,10 @@ class City:
     meta: dict[str, object] = field(default_factory=dict)
     power: PowerGrid | None = None
     facilities: tuple[Facility, ...] = ()
+    # Piped gas: the same structure as water (gate stations as sources,
+    # shut-off valves, customer accounts per node); pipe ids G1.., valves GV1..
+    gas: WaterNetwork | None = None
+    lpg_users: tuple[tuple[str, int], ...] = ()  # (zone id, bottled-LPG users)
 
     @property
     def population(self) -> int:
@@ -349,3 +353,17 @@ def check_city(city: City) -> None:
             raise ValueError(f"{fac.kind}.{fac.id}: node {fac.node} does not exist (nodes are 0..{n - 1})")
         if fac.zone not in zone_ids:
             raise ValueError(f"{fac.kind}.{fac.id}: zone {fac.zone} does not exist")
+    if city.gas is not None:
+        g = city.gas
+        for arr in (g.u, g.v):
+            bad = np.nonzero((arr < 0) | (arr >= n))[0]
+            if len(bad):
+                raise ValueError(f"gas.pipe.{g.pipe_ids[bad[0]]}: node {arr[bad[0]]} does not exist")
+        for gv in g.valves:
+            if not 0 <= gv.pipe < g.n_pipes or gv.node not in (int(g.u[gv.pipe]), int(g.v[gv.pipe])):
+                raise ValueError(f"gas.valve.{gv.id}: not on an end of an existing pipe")
+        if g.customers.shape != (n,) or np.any(g.customers < 0):
+            raise ValueError(f"gas.customers: expected {n} non-negative counts (one per node)")
+    for zid, users in city.lpg_users:
+        if zid not in zone_ids or users < 0:
+            raise ValueError(f"lpg_users: zone {zid} does not exist or has a negative count")

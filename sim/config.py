@@ -132,6 +132,26 @@ class PowerConfig:
 
 
 @dataclass
+class GasConfig:
+    """The generated gas network: gate stations, mains under the streets, shut-off valves.
+
+    Shares are illustrative for a Chinese central district (assumptions): most
+    households have piped natural gas; a few percent (old lanes, street food)
+    still use bottled LPG, a separate risk population with no network."""
+
+    enabled: bool = True
+    piped_share: float = 0.85  # households on piped gas
+    lpg_share: float = 0.04  # households and shops on bottled LPG
+    valve_spacing_links: int = 3
+    materials: dict[str, float] = field(default_factory=lambda: {"PE": 0.6, "steel": 0.3, "CI": 0.1})
+    install_year_min: int = 1980
+    install_year_max: int = 2022
+    n_depots: int = 1
+    crews_per_depot: int = 4
+    turnout_s: float = 600.0
+
+
+@dataclass
 class CityConfig:
     kind: str = "district"
     name: str = "Gulou-like district"
@@ -155,6 +175,7 @@ class CityConfig:
     ambulance: AmbulanceConfig = field(default_factory=AmbulanceConfig)
     water: WaterConfig = field(default_factory=WaterConfig)
     power: PowerConfig = field(default_factory=PowerConfig)
+    gas: GasConfig = field(default_factory=GasConfig)
     # city=from_files (sim/loaders): networks read from files; see conf/city/from_files.yaml.
     roads_file: str | None = None  # OSMnx GraphML or TNTP *_net.tntp
     roads_format: str = "auto"  # auto (by file name) | graphml | tntp
@@ -224,10 +245,35 @@ class PowerOutageConfig:
 
 
 @dataclass
+class LeakSpec:
+    t_s: float
+    pipe: str | None = None  # a gas main, e.g. "G120"; or
+    zone: str | None = None  # a zone for a bottled-LPG leak
+    cause: str = "excavation"  # excavation | corrosion | lpg
+
+
+@dataclass
+class GasLeakConfig:
+    """Gas leaks (scenarios/gas_leak.py): on mains (third-party excavation and
+    corrosion, per 100 km per year) and at bottled-LPG users (per 10,000 users
+    per year). Rates are assumptions of the order utilities report; configurable."""
+
+    leaks: list[LeakSpec] = field(default_factory=list)
+    excavation_per_100km_yr: float = 3.0
+    corrosion_per_100km_yr: float = 1.0
+    lpg_per_10k_yr: float = 2.0
+    rate_multiplier: float = 1.0
+    min_leaks: int = 1  # at least this many main leaks: the scenario exercises shut-off and relighting
+    window_start_s: float = 3600.0
+    window_end_s: float = 21600.0
+
+
+@dataclass
 class ScenarioConfig:
     name: str = "none"
     pipe_burst: PipeBurstConfig = field(default_factory=PipeBurstConfig)
     power_outage: PowerOutageConfig = field(default_factory=PowerOutageConfig)
+    gas_leak: GasLeakConfig = field(default_factory=GasLeakConfig)
 
 
 @dataclass
@@ -281,6 +327,9 @@ class DispatchConfig:
             "substation_fault": {"power_crew": 1},
             "feeder_fault": {"power_crew": 1},
             "elevator_entrapment": {"elevator_tech": 1},
+            "gas_leak": {"gas_crew": 1, "engine": 1},
+            "lpg_leak": {"engine": 1},
+            "gas_fire": {"engine": 2, "ladder": 1, "rescue": 1},
         }
     )
     on_scene: dict[str, ServiceTime] = field(
@@ -292,11 +341,15 @@ class DispatchConfig:
             "substation_fault": ServiceTime(median_s=600.0, sigma=0.3),  # assess; repair: lifelines.*_repair
             "feeder_fault": ServiceTime(median_s=600.0, sigma=0.3),
             "elevator_entrapment": ServiceTime(median_s=1200.0, sigma=0.5),  # release the passengers
+            "gas_leak": ServiceTime(median_s=900.0, sigma=0.4),  # locate the leak, close the valves
+            "lpg_leak": ServiceTime(median_s=1200.0, sigma=0.4),  # close the cylinder, ventilate
+            "gas_fire": ServiceTime(median_s=3600.0, sigma=0.6),
         }
     )
     severity: dict[str, int] = field(
         default_factory=lambda: {"fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3,
-                                 "substation_fault": 3, "feeder_fault": 3, "elevator_entrapment": 2}
+                                 "substation_fault": 3, "feeder_fault": 3, "elevator_entrapment": 2,
+                                 "gas_leak": 1, "lpg_leak": 1, "gas_fire": 1}
     )
     # Units clear at the scene and may be re-tasked while returning.
     retask_returning: bool = True
@@ -386,6 +439,32 @@ class LifelinesConfig:
 
 
 @dataclass
+class GasResponseConfig:
+    """What follows a gas leak (engine); every number an assumption unless noted."""
+
+    # Neighbours smell gas and call within minutes to tens of minutes.
+    detection: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=900.0, sigma=0.6))
+    # Probability that the leak finds an ignition source before the gas stops,
+    # and when; a shut-off before then prevents it.
+    ignition_prob: float = 0.05
+    lpg_ignition_prob: float = 0.1
+    ignition_delay: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=1800.0, sigma=0.8))
+    evacuation_radius_m: float = 100.0  # cordon around a leaking main (assumption)
+    # PE mains are squeezed shut either side of the damage (common gas-utility
+    # practice) instead of closing the valves of the segment; steel and cast
+    # iron mains are isolated by their valves.
+    squeeze_off_pe: bool = False
+    # Gas shut-off valves are inspected more often than water valves (assumption).
+    valve_fail_prob: float = 0.05
+    repair: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=4 * 3600.0, sigma=0.5))
+    # After a shut-off every customer must be visited: check the meter, purge,
+    # relight the appliances. One technician relights a few households an hour.
+    relight_per_tech_h: float = 4.0
+    relight_techs: int = 20
+    relight_step_s: float = 1800.0  # service records every half hour while relighting
+
+
+@dataclass
 class InterventionsConfig:
     pressure_monitoring: bool = False
 
@@ -398,6 +477,7 @@ class PolicyConfig:
     repair: RepairConfig = field(default_factory=RepairConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
     lifelines: LifelinesConfig = field(default_factory=LifelinesConfig)
+    gas: GasResponseConfig = field(default_factory=GasResponseConfig)
 
 
 # ---------------------------------------------------------------------- run
@@ -568,6 +648,29 @@ def validate(cfg: Config) -> Config:
            f"must be one of {', '.join(RESTORATION_ORDERS)} (got {ll.restoration_order!r})")
     for name in ("substation_repair", "feeder_repair", "detection", "entrapment_call"):
         _check_service_time(getattr(ll, name), f"policy.lifelines.{name}")
+    _walk_numbers(cfg.scenario.gas_leak, "scenario.gas_leak")
+    gl = cfg.scenario.gas_leak
+    _check(gl.window_end_s >= gl.window_start_s, "scenario.gas_leak.window_end_s", "must be >= window_start_s")
+    for i, lk in enumerate(gl.leaks):
+        key = f"scenario.gas_leak.leaks[{i}]"
+        _check((lk.pipe is None) != (lk.zone is None), key, "give either pipe (a gas main) or zone (an LPG leak)")
+        _check(lk.cause in ("excavation", "corrosion", "lpg"), f"{key}.cause",
+               f"must be excavation, corrosion or lpg (got {lk.cause!r})")
+        _check((lk.cause == "lpg") == (lk.zone is not None), f"{key}.cause", "lpg leaks name a zone, main leaks a pipe")
+        _check(lk.t_s < cfg.run.horizon_s, f"{key}.t_s", f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    g = cfg.policy.gas
+    for name in ("ignition_prob", "lpg_ignition_prob"):
+        _check(0 <= getattr(g, name) <= 1, f"policy.gas.{name}", "must be in [0, 1]")
+    _check(0 <= g.valve_fail_prob < 1, "policy.gas.valve_fail_prob", "must be in [0, 1)")
+    _check(g.relight_per_tech_h > 0, "policy.gas.relight_per_tech_h", "must be > 0")
+    _check(g.relight_techs >= 1, "policy.gas.relight_techs", "must be >= 1")
+    _check(g.relight_step_s > 0, "policy.gas.relight_step_s", "must be > 0")
+    for name in ("detection", "ignition_delay", "repair"):
+        _check_service_time(getattr(g, name), f"policy.gas.{name}")
+    gc = cfg.city.gas
+    _check(0 <= gc.piped_share <= 1, "city.gas.piped_share", "must be in [0, 1]")
+    _check(0 <= gc.lpg_share <= 1, "city.gas.lpg_share", "must be in [0, 1]")
+    _check(abs(sum(gc.materials.values()) - 1.0) < 1e-6, "city.gas.materials", "shares must add up to 1")
     pw = cfg.city.power
     _check(0 < pw.pressure_zone_quantile <= 1, "city.power.pressure_zone_quantile", "must be in (0, 1]")
     _check(pw.people_per_substation > 0, "city.power.people_per_substation", "must be > 0")

@@ -321,6 +321,15 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         water = dataclasses.replace(water, pumps=parts.pumps)
         power, facilities, power_meta = parts.grid, parts.facilities, parts.meta
         stations += list(parts.stations)
+    gas = None
+    lpg: tuple[tuple[str, int], ...] = ()
+    if cfg.gas.enabled:
+        from sim.district_power import build_gas
+
+        gas, lpg, gas_stations = build_gas(cfg, roads, tuple(zones), customers, is_express_node, art_nodes, rng)
+        stations += list(gas_stations)
+        power_meta.update(n_gas_pipes=gas.n_pipes, n_gas_valves=len(gas.valves),
+                          gas_customers=int(gas.customers.sum()), lpg_users=sum(k for _, k in lpg))
     meta: dict[str, object] = {
         "area_km2": round(area_total, 3), "n_nodes": n, "n_links": roads.n_links,
         "n_fire_stations": len(fire_nodes), "fire_coverage": None if coverage is None else round(coverage, 4),
@@ -329,7 +338,8 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         **power_meta,
     }
     return City(name=cfg.name, roads=roads, zones=tuple(zones), highrises=tuple(highrises),
-                stations=tuple(stations), water=water, meta=meta, power=power, facilities=facilities)
+                stations=tuple(stations), water=water, meta=meta, power=power, facilities=facilities,
+                gas=gas, lpg_users=lpg)
 
 
 def travel_graph(roads: Roads) -> csr_matrix:

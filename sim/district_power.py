@@ -1,4 +1,4 @@
-"""The generated power grid and what depends on it, for a generated or loaded city.
+"""The generated power grid, what depends on it, and the gas network.
 
 Coarse and documented as such (DOMAIN.md 3.6 for the flood threshold; the
 rest are assumptions in ``conf/city/district.yaml`` under ``power``):
@@ -16,6 +16,12 @@ rest are assumptions in ``conf/city/district.yaml`` under ``power``):
 * **Hospitals** with backup generators (``hospital_backup_h`` of fuel), a
   **power depot** with repair crews, and **elevator emergency centres**
   (the seed's 96333 service) with technicians.
+* **Gas** (:func:`build_gas`): mains under the same streets as water (the
+  district water generator's layout, with the gas materials and valve
+  spacing), two gate stations, shut-off valves; customers are the
+  households on piped gas (``piped_share``); bottled-LPG users
+  (``lpg_share``) are counted per zone, with no network. A gas depot holds
+  the gas crews.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from sim.city import (
 from sim.config import CityConfig
 from sim.district import kmeans_sites
 
-__all__ = ["PowerParts", "build_power", "node_zones"]
+__all__ = ["PowerParts", "build_gas", "build_power", "node_zones"]
 
 
 def node_zones(roads: Roads, zones: tuple[Zone, ...] | list[Zone]) -> np.ndarray:
@@ -140,3 +146,32 @@ def build_power(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], highrise
         "n_lifted_nodes": int(sum(len(p.lifted) for p in pumps)), "n_hospitals": len(facilities),
     }
     return PowerParts(PowerGrid(substations, tuple(feeders)), tuple(pumps), tuple(facilities), tuple(stations), meta)
+
+
+def build_gas(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], customers: np.ndarray,
+              is_express_node: np.ndarray, candidates: np.ndarray,
+              rng: np.random.Generator) -> tuple[WaterNetwork, tuple[tuple[str, int], ...], tuple[Station, ...]]:
+    """The gas mains, the bottled-LPG users per zone, and the gas depot(s)."""
+    import dataclasses
+
+    from sim.city import Valve
+    from sim.district_water import build_water
+
+    gc = cfg.gas
+    as_water = dataclasses.replace(cfg, water=dataclasses.replace(
+        cfg.water, materials=dict(gc.materials), valve_spacing_links=gc.valve_spacing_links,
+        install_year_min=gc.install_year_min, install_year_max=gc.install_year_max))
+    piped = np.floor(customers * gc.piped_share).astype(np.int64)
+    net = build_water(as_water, roads, piped, is_express_node, rng)
+    net = dataclasses.replace(
+        net, pipe_ids=tuple(f"G{j + 1}" for j in range(net.n_pipes)),
+        valves=tuple(Valve(f"GV{k + 1}", v.pipe, v.node) for k, v in enumerate(net.valves)))
+    lpg = tuple((z.id, int(round(z.households * gc.lpg_share))) for z in zones)
+    weight = customers.astype(float) if customers.sum() > 0 else np.ones(roads.n_nodes)
+    stations = []
+    for i, node in enumerate(sorted(kmeans_sites(roads.x_m, roads.y_m, weight, candidates,
+                                                 min(gc.n_depots, len(candidates)), rng)), start=1):
+        sid = f"GD{i:02d}"
+        specs = tuple(UnitSpec(f"{sid}.C{j}", "gas_crew", sid) for j in range(1, gc.crews_per_depot + 1))
+        stations.append(Station(sid, "gas_depot", int(node), f"Gas depot {i}", specs))
+    return net, lpg, tuple(stations)

@@ -29,6 +29,7 @@ from scenarios.base import Hazard
 from sim.city import City
 from sim.dispatch import Dispatcher, Incident, Unit, serve
 from sim.district_power import node_zones
+from sim.gas import GasState
 from sim.lifelines import Change, LifelineState, build_graph, elevators_in, zone_links
 from sim.log import Record, ServiceRecord
 from sim.policy import Policy, draw
@@ -88,6 +89,9 @@ class _World:
         self.highrise = {h.id: h for h in city.highrises}
         self.pumps = {p.id: p for p in city.water.pumps}
         self._node_zone: np.ndarray | None = None
+        self.gas = GasState(city.gas, city.roads.n_nodes) if city.gas is not None else None
+        self.gas_index = {pid: j for j, pid in enumerate(city.gas.pipe_ids)} if city.gas is not None else {}
+        self._gas_out = 0
 
     # --------------------------------------------------------------- records
     def record(self, rec: Record) -> None:
@@ -106,6 +110,15 @@ class _World:
             frac = 1.0 - cascade / total if total else 1.0
             self.log.service.append(ServiceRecord(self.env.now, "water.cascade", round(frac, 6), cascade, total,
                                                   cause))
+
+    def gas_changed(self, cause: str) -> None:
+        assert self.gas is not None
+        out = self.gas.customers_out()
+        if out != self._gas_out:
+            self._gas_out = out
+            total = self.gas.total
+            frac = 1.0 - out / total if total else 1.0
+            self.log.service.append(ServiceRecord(self.env.now, "gas", round(frac, 6), out, total, cause))
 
     def power_changed(self, cause: str) -> None:
         out = sum(f.customers for c, f in self.feeders.items() if self.lifelines.is_down(c))
@@ -129,7 +142,8 @@ class _World:
         for k, c in enumerate(calls):
             items.append((c.t_s, 0, f"call.{k}", c))
         for h in hazards:
-            if h.kind in ("water.pipe_burst", "power.substation_fault", "power.feeder_fault"):
+            if h.kind in ("water.pipe_burst", "power.substation_fault", "power.feeder_fault", "gas.leak",
+                          "gas.lpg_leak"):
                 items.append((h.t_s, 1, f"hazard.{h.id}", h))
         items.sort(key=lambda it: (it[0], it[1], it[2]))
         out = []
@@ -142,6 +156,13 @@ class _World:
                 typ = "water_main_break"
                 node = int(self.city.water.u[j])
                 scope, source = item.scope, item.id
+            elif item.kind == "gas.leak":
+                assert self.city.gas is not None
+                typ, node = "gas_leak", int(self.city.gas.u[self.gas_index[item.params["pipe"]]])
+                scope, source = item.scope, item.id
+            elif item.kind == "gas.lpg_leak":
+                typ, node = "lpg_leak", int(item.params["node"])
+                scope, source = item.scope, item.id
             else:
                 typ, node = self._power_fault_site(item)
                 scope, source = item.scope, item.id
@@ -152,6 +173,11 @@ class _World:
             inc.controlled = self.env.event()
             if isinstance(item, Hazard) and item.kind == "water.pipe_burst":
                 inc.extra["pipe"] = self.pipe_index[item.params["pipe"]]
+            elif isinstance(item, Hazard) and item.kind == "gas.leak":
+                inc.extra["gas_pipe"] = self.gas_index[item.params["pipe"]]
+                inc.extra["work_by"] = "gas_crew"  # the shut-off waits for the gas company
+            elif isinstance(item, Hazard) and item.kind == "gas.lpg_leak":
+                pass
             elif isinstance(item, Hazard):
                 inc.extra["component"] = item.scope
             out.append(inc)
@@ -194,6 +220,13 @@ class _World:
             inc.extra["priority"] = self.restoration_priority(inc)
         elif inc.type == "elevator_entrapment":
             delay = draw(pol.lifelines.entrapment_call, u[0])
+        elif inc.type in ("gas_leak", "lpg_leak"):
+            self.record(Record(env.now, "leak", inc.scope, inc.id))
+            p_ignite = pol.gas.ignition_prob if inc.type == "gas_leak" else pol.gas.lpg_ignition_prob
+            if u[5] < p_ignite:
+                env.process(self._ignition(inc, draw(pol.gas.ignition_delay, u[6])))
+            delay = draw(pol.gas.detection, u[0])
+            inc.extra["u_repair"] = u[4]
         inc.extra["u_scene"] = u[3]
         if delay > 0:
             yield env.timeout(delay)
@@ -221,6 +254,13 @@ class _World:
             inc.t_enroute = t_enroute
             inc.t_unit_dispatch = t_assigned
             inc.first_unit = unit.scope
+            if inc.type in ("gas_leak", "lpg_leak"):
+                self.evacuate(inc)
+        # Work starts with the first unit, or with the first of the kind the work needs
+        # (a gas crew closes the valves; the fire engine there first keeps the cordon).
+        need = inc.extra.get("work_by")
+        if not inc.extra.get("working") and (need is None or unit.kind == need):
+            inc.extra["working"] = True
             self.env.process(self.work(inc))
 
     def on_clear(self, unit: Unit, inc: Incident) -> None:
@@ -240,6 +280,12 @@ class _World:
             yield from self.repair_main(inc)
         elif inc.type in ("substation_fault", "feeder_fault"):
             yield from self.repair_power(inc)
+        elif inc.type == "gas_leak":
+            yield from self.repair_gas(inc)
+        elif inc.type == "lpg_leak":
+            inc.extra["stopped"] = True
+        if inc.type in ("gas_leak", "lpg_leak") and "evacuated" in inc.extra:
+            self.record(Record(env.now, "all_clear", inc.scope, inc.id, float(inc.extra["evacuated"])))
         inc.t_control = env.now
         self.record(Record(env.now, "control", inc.scope, inc.id))
         assert inc.controlled is not None
@@ -367,6 +413,73 @@ class _World:
         self.record(Record(env.now, "restore", comp, inc.id))
         self.cascade(f"{comp} restored")
 
+    # ------------------------------------------------------------------- gas
+    def evacuate(self, inc: Incident) -> None:
+        """The first unit on scene clears a cordon around the leak: the households inside it."""
+        r = self.policy.cfg.gas.evacuation_radius_m
+        x, y = self.city.roads.x_m, self.city.roads.y_m
+        inside = (x - x[inc.node]) ** 2 + (y - y[inc.node]) ** 2 <= r * r
+        households = int(self.city.water.customers[inside].sum())
+        inc.extra["evacuated"] = households
+        self.record(Record(self.env.now, "evacuate", inc.scope, inc.id, float(households), f"radius={r:g} m"))
+
+    def _ignition(self, inc: Incident, delay: float) -> Generator[simpy.Event, Any, None]:
+        """The leak finds an ignition source after ``delay`` unless the gas was stopped first."""
+        yield self.env.timeout(delay)
+        if inc.extra.get("stopped"):
+            return
+        self.record(Record(self.env.now, "ignite", inc.scope, inc.id))
+        d = self.policy.cfg.dispatch
+        fire = Incident(
+            id=len(self.incidents) + 1, type="gas_fire", severity=int(d.severity.get("gas_fire", 1)),
+            source=inc.source, scope=f"{inc.scope}.fire", node=inc.node, zone=inc.zone, t_occur=self.env.now,
+            rng=self.streams.fresh(f"incident.cascade.{inc.scope}.fire"),
+        )
+        fire.controlled = self.env.event()
+        self.incidents.append(fire)
+        self.env.process(self.lifecycle(fire))
+
+    def repair_gas(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
+        """Shut the valves (customers lose gas), repair, then relight house by house."""
+        env, g = self.env, self.policy.cfg.gas
+        assert self.gas is not None and self.city.gas is not None
+        net = self.city.gas
+        j = int(inc.extra["gas_pipe"])
+        fails = inc.rng.random(len(net.valves)) < g.valve_fail_prob
+        if g.squeeze_off_pe and net.material[j] == "PE":
+            self.gas.squeeze_off(j)
+            pipes: tuple[int, ...] = (j,)
+        else:
+            iso = self.gas.isolate(j, fails)
+            for k in iso.failed_valves:
+                self.record(Record(env.now, "valve_fail", f"gas.valve.{net.valves[k].id}", inc.id))
+            self.gas.apply(iso)
+            pipes = iso.pipes
+        inc.extra["stopped"] = True
+        self.gas_changed(f"{inc.scope} shut off")
+        seg = ",".join(net.pipe_ids[p] for p in pipes)
+        self.record(Record(env.now, "shut_off", inc.scope, inc.id, float(self._gas_out), f"segment={seg}"))
+        duration = draw(g.repair, inc.extra["u_repair"])
+        self.record(Record(env.now, "repair", inc.scope, inc.id, round(duration, 3)))
+        yield env.timeout(duration)
+        unlit = self.gas.restore_unlit(j)
+        self.record(Record(env.now, "restore", inc.scope, inc.id, float(unlit)))
+        env.process(self._relight(inc, unlit))
+
+    def _relight(self, inc: Incident, unlit: int) -> Generator[simpy.Event, Any, None]:
+        """Technicians relight the customers of a shut-off; service returns step by step."""
+        env, g = self.env, self.policy.cfg.gas
+        assert self.gas is not None
+        rate = g.relight_per_tech_h * g.relight_techs / 3600.0  # customers per second
+        remaining = unlit
+        while remaining > 0:
+            step = min(g.relight_step_s, remaining / rate)
+            yield env.timeout(step)
+            done = self.gas.relight(min(remaining, max(1, int(round(rate * step)))))
+            remaining -= done
+            self.gas_changed(f"{inc.scope} relighting")
+            self.record(Record(env.now, "relight", inc.scope, inc.id, float(remaining)))
+
     def repair_main(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
         env, rep = self.env, self.policy.cfg.repair
         w = self.city.water
@@ -416,6 +529,10 @@ def run(
     log.service.append(ServiceRecord(0.0, "water", round(frac, 6), world._out, total, "start"))
     if world.power_total:
         log.service.append(ServiceRecord(0.0, "power", 1.0, 0, world.power_total, "start"))
+    if world.gas is not None and world.gas.total:
+        world._gas_out = world.gas.customers_out()
+        log.service.append(ServiceRecord(0.0, "gas", round(1.0 - world._gas_out / world.gas.total, 6),
+                                         world._gas_out, world.gas.total, "start"))
     for unit in world.units:
         unit.node = unit.home
         unit.proc = env.process(serve(env, unit, world.dispatcher))

@@ -89,15 +89,22 @@ EVENT_KINDS: dict[str, str] = {
     "close": "incident closed; scope = place; note = outcome",
     "burst": "water main breaks; scope = water.pipe.ID",
     "isolate": "valves closed; scope = water.pipe.ID; value = customers out city-wide once isolated (all open breaks)",
-    "valve_fail": "a valve could not be closed; scope = water.valve.ID",
+    "valve_fail": "a valve could not be closed; scope = water.valve.ID or gas.valve.ID",
     "repair": "repair starts; scope = water.pipe.ID or power.*; value = expected duration s",
-    "restore": "main, substation or feeder back in service; scope = water.pipe.ID or power.*",
+    "restore": "main, substation or feeder back in service; scope = water.pipe.ID, gas.pipe.ID (value = customers "
+               "left to relight) or power.*",
     "road_close": "road link closed; scope = roads.link.ID",
     "road_open": "road link reopened; scope = roads.link.ID",
     "power_fault": "a substation or feeder fails; scope = power.substation.ID or power.feeder.ID",
     "lifeline_down": "a component goes down; scope = component; value = what it affects "
                      "(customers, lifted nodes, households, links, trapped elevators, backup h); note = cause=<scope>",
     "lifeline_up": "a component comes back; scope = component; note = cause=<scope it had lost>",
+    "leak": "gas leaks; scope = gas.pipe.ID (a main) or roads.node.N (bottled LPG)",
+    "evacuate": "the first unit on scene clears a cordon; value = households inside; note = radius",
+    "ignite": "the leaking gas ignites (a gas_fire incident follows); scope = the leak",
+    "shut_off": "gas valves closed around the leak; value = gas customers out city-wide; note = segment=G1,G2,...",
+    "relight": "gas customers relit since the last record; value = customers still unlit from this shut-off",
+    "all_clear": "the cordon is lifted; value = households that were evacuated",
     "horizon": "the run stops; scope = run",
 }
 

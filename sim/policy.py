@@ -52,5 +52,6 @@ def make_policy(cfg: PolicyConfig, city_cfg: CityConfig) -> Policy:
         "water_crew": city_cfg.water.turnout_s,
         "power_crew": city_cfg.power.power_turnout_s,
         "elevator_tech": city_cfg.power.elevator_turnout_s,
+        "gas_crew": city_cfg.gas.turnout_s,
     }
     return Policy(cfg=cfg, turnout_s=turnout)

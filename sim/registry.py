@@ -19,4 +19,5 @@ SCENARIOS: dict[str, str] = {
     "none": "scenarios.base:no_hazards",
     "pipe_burst": "scenarios.pipe_burst:build",
     "power_outage": "scenarios.power_outage:build",
+    "gas_leak": "scenarios.gas_leak:build",
 }

@@ -137,6 +137,9 @@ class WaterState:
         keep = np.ones(self.net.n_pipes, dtype=bool)
         if out:
             keep[sorted(out)] = False
+        # Pipes out on their own, without closing their segment (squeezed shut).
+        for pipes in getattr(self, "squeezed", {}).values():
+            keep[sorted(pipes)] = False
         # A super-source joined to every plant: one BFS finds all served nodes.
         s = self.n_nodes
         u = np.concatenate([self.net.u[keep], np.full(len(self._sources), s)])

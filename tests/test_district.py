@@ -45,7 +45,7 @@ def test_plausible_district(city) -> None:
     assert len(city.highrises) > 100 and all(18 <= h.floors <= 33 for h in city.highrises)
     assert r.underpass.sum() == 6 and r.tunnel.sum() == 1 and r.bridge.sum() >= 3
     kinds = {s.kind for s in city.stations}
-    assert kinds == {"fire", "ambulance", "water_depot", "power_depot", "elevator_centre"}
+    assert kinds == {"fire", "ambulance", "water_depot", "power_depot", "elevator_centre", "gas_depot"}
     assert sum(1 for u in city.units() if u.kind == "ambulance") == 25  # 750,000 / 30,000
 
 

@@ -135,7 +135,7 @@ def test_without_a_hazard_every_lifeline_stays_whole() -> None:
     cfg = cfg_outage([])
     cfg.scenario.name = "none"
     _, log = run(cfg)
-    assert [(s.lifeline, s.served_fraction) for s in log.service] == [("water", 1.0), ("power", 1.0)]
+    assert [(s.lifeline, s.served_fraction) for s in log.service] == [("water", 1.0), ("power", 1.0), ("gas", 1.0)]
     assert not [r for r in log.events if r.kind.startswith("lifeline")]
 
 
