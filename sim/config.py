@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from sim.fire_config import EbikeFireConfig, FireResponseConfig, validate_fire
+
 __all__ = [
     "AmbulanceConfig",
     "BackgroundCallsConfig",
@@ -172,6 +174,7 @@ class PipeBurstConfig:
 class ScenarioConfig:
     name: str = "none"
     pipe_burst: PipeBurstConfig = field(default_factory=PipeBurstConfig)
+    ebike_fire: EbikeFireConfig = field(default_factory=EbikeFireConfig)  # sim/fire_config.py
 
 
 @dataclass
@@ -219,6 +222,7 @@ class DispatchConfig:
     run_cards: dict[str, dict[str, int]] = field(
         default_factory=lambda: {
             "fire": {"engine": 2, "ladder": 1},
+            "highrise_fire": {"engine": 3, "ladder": 1, "rescue": 1},
             "rescue": {"rescue": 1, "engine": 1},
             "medical": {"ambulance": 1},
             "water_main_break": {"water_crew": 1},
@@ -227,13 +231,14 @@ class DispatchConfig:
     on_scene: dict[str, ServiceTime] = field(
         default_factory=lambda: {
             "fire": ServiceTime(median_s=2700.0, sigma=0.6),
+            "highrise_fire": ServiceTime(median_s=5400.0, sigma=0.5),  # incl. search (assumption)
             "rescue": ServiceTime(median_s=1800.0, sigma=0.6),
             "medical": ServiceTime(median_s=2400.0, sigma=0.4),  # incl. transport
             "water_main_break": ServiceTime(median_s=1200.0, sigma=0.3),  # isolate
         }
     )
     severity: dict[str, int] = field(
-        default_factory=lambda: {"fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3}
+        default_factory=lambda: {"fire": 1, "highrise_fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3}
     )
     # Units clear at the scene and may be re-tasked while returning.
     retask_returning: bool = True
@@ -270,6 +275,11 @@ class RepairConfig:
 @dataclass
 class InterventionsConfig:
     pressure_monitoring: bool = False
+    # E-bike fire interventions (parameters in policy.fire; sim/fire_config.py).
+    charging_piles: bool = False
+    sprinklers: bool = False
+    alarm_maintenance: bool = False
+    street_stations: bool = False
 
 
 @dataclass
@@ -279,6 +289,7 @@ class PolicyConfig:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     repair: RepairConfig = field(default_factory=RepairConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
+    fire: FireResponseConfig = field(default_factory=FireResponseConfig)  # sim/fire_config.py
 
 
 # ---------------------------------------------------------------------- run
@@ -422,6 +433,7 @@ def validate(cfg: Config) -> Config:
     for i, b in enumerate(pb.bursts):
         _check(b.t_s < cfg.run.horizon_s, f"scenario.pipe_burst.bursts[{i}].t_s",
                f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    validate_fire(cfg.scenario.ebike_fire, cfg.policy.fire, cfg.run.horizon_s)
     s = cfg.standards
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg

@@ -94,6 +94,13 @@ EVENT_KINDS: dict[str, str] = {
     "restore": "main back in service; scope = water.pipe.ID",
     "road_close": "road link closed; scope = roads.link.ID",
     "road_open": "road link reopened; scope = roads.link.ID",
+    "ignite": "e-bike battery ignites (highrise_fire); scope = buildings.highrise.ID; value = origin floor; note = location, smoke route",
+    "detect": "fire detected (smoke alarm or discovery); scope = building; value = s after ignition",
+    "untenable": "a floor's common space becomes untenable; scope = buildings.highrise.ID.floor.N; value = floor",
+    "second_alarm": "second alarm called at first arrival; scope = building; value = floors untenable then",
+    "first_water": "first water on the fire; scope = unit (or units.street_team); value = s after ignition; note = pressure or relay",
+    "exposed": "fire outcome at first water (or the horizon); scope = building; value = expected people exposed to untenable conditions",
+    "casualties": "fire outcome at first water (or the horizon); scope = building; value = expected casualties (coarse model, sim/fire.py)",
     "horizon": "the run stops; scope = run",
 }
 
