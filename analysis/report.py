@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis.citymap import city_map_figure
 from analysis.figures import fmt_duration, fmt_hours, png_bytes, response_time_figure, water_service_figure
+from analysis.fire import fire_headline, fire_table, fire_timeline_figure, has_fires
 from analysis.metrics import (
     COMPONENTS,
     Compliance,
@@ -54,6 +55,11 @@ FIGURES: dict[str, tuple[str, str]] = {
     "water_service.png": (
         "Water service",
         "Served fraction Q(t) of water customers; the shaded area is the Bruneau resilience loss ∫(1 − Q) dt.",
+    ),
+    "fire_timeline.png": (
+        "E-bike fires: timeline",
+        "Per high-rise fire, minutes after ignition: detection, call, dispatch, first arrival, first water; "
+        "ticks mark floors becoming untenable (darker = higher). Coarse model (sim/fire.py).",
     ),
     "map.png": (
         "Map",
@@ -125,6 +131,7 @@ def headline(
         for k, v in res.as_dict().items():
             if k not in ("lifeline", "horizon_s"):
                 out[f"{life}_{k}"] = v
+    out.update(fire_headline(run))
     return {k: _num(v) for k, v in out.items()}
 
 
@@ -232,6 +239,31 @@ def _sections(
     ]
 
 
+def _fire_sections(run: Run) -> list[dict[str, Any]]:
+    """Headline rows for high-rise e-bike fires: one summary group and one row per fire."""
+    if not has_fires(run):
+        return []
+    t = fire_table(run)
+    fh = fire_headline(run)
+    rows = [
+        ("Fires", str(fh["fire_n"]), "e-bike battery fires in residential high-rises"),
+        ("Time to first water (mean / max)",
+         f"{fmt_duration(fh['fire_first_water_mean_s'])} / {fmt_duration(fh['fire_first_water_max_s'])}",
+         f"from ignition; {fh['fire_n_no_water']} fire(s) without water by the horizon"),
+        ("People exposed (expected)", f"{fh['fire_exposed_total']:.1f}", "to untenable conditions, all fires"),
+        ("Expected casualties", f"{fh['fire_casualties_total']:.2f}", "coarse model (sim/fire.py), not a forecast"),
+    ]
+    for r in t.itertuples():
+        water = fmt_duration(r.first_water_after_ignition_s) if r.t_first_water_s is not None else "none"
+        rows.append((
+            f"#{r.incident} {r.building}, {r.location} (floor {r.origin_floor}, {r.route})",
+            f"water {water}; {r.floors_untenable} floors untenable",
+            f"{r.detected_by}; exposed {r.exposed or 0:.1f}, casualties {r.casualties or 0:.2f}"
+            + ("; second alarm" if r.second_alarm else "") + (f"; {r.water_via}" if r.water_via else ""),
+        ))
+    return [{"name": "E-bike fires (first water from ignition, m:ss)", "rows": rows}]
+
+
 def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
     return [{
         "standard": c.standard,
@@ -284,7 +316,8 @@ def report_context(
     return {
         "title": title,
         "facts": _facts(meta, city, city_name, h),
-        "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p),
+        "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p)
+        + _fire_sections(run),
         "compliance": _compliance_rows(comp),
         "component_labels": list(COMPONENTS.values()),
         "type_rows": _type_rows(comps),
@@ -346,6 +379,7 @@ def write_report(
         "response_times.png": response_time_figure(comps, std),
         "water_service.png": water_service_figure(service_curve(run.service, h, "water"), run.events,
                                                   start_label=ctx["start_label"]),
+        **({"fire_timeline.png": fire_timeline_figure(run)} if has_fires(run) else {}),
         "map.png": city_map_figure(run.city, run.incidents, run.events,
                                    title=f"{ctx['city_name']}: incidents, stations and water outages"),
     }
