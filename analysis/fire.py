@@ -16,6 +16,8 @@ Definitions (per fire, seconds after ignition ``t_ignite``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,7 @@ from matplotlib.figure import Figure
 
 from analysis.rundir import Run
 
-__all__ = ["FIRE_COLUMNS", "fire_headline", "fire_table", "fire_timeline_figure", "has_fires"]
+__all__ = ["CASES", "FIRE_COLUMNS", "case_rows", "fire_headline", "fire_table", "fire_timeline_figure", "has_fires"]
 
 FIRE_COLUMNS = (
     "incident", "building", "location", "origin_floor", "route", "t_ignite_s", "t_detect_s", "detected_by",
@@ -34,9 +36,15 @@ FIRE_COLUMNS = (
 )
 
 
-def has_fires(run: Run) -> bool:
-    """A run to report fires for: it has an ignition, or its scenario is an e-bike fire scenario."""
-    scenario = str(run.summary.get("scenario", ""))
+def has_fires(run: Run, summary: Mapping[str, Any] | None = None) -> bool:
+    """A run to report fires for: it has an ignition, or its scenario is an e-bike fire scenario.
+
+    ``summary`` (the run's summary so far) is read before ``summary.json``,
+    so a run of an e-bike scenario whose fires were all prevented still
+    reports ``fire_n = 0``.
+    """
+    meta = {**run.summary, **(summary or {})}
+    scenario = str(meta.get("scenario", ""))
     return bool((run.events["kind"] == "ignite").any()) or scenario.startswith("ebike_fire")
 
 
@@ -98,9 +106,9 @@ def _mean(s: pd.Series) -> float | None:
     return float(v.mean()) if len(v) else None
 
 
-def fire_headline(run: Run) -> dict[str, Any]:
+def fire_headline(run: Run, summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Flat fire metrics (prefix ``fire_``); empty when the run has no fires to report."""
-    if not has_fires(run):
+    if not has_fires(run, summary):
         return {}
     t = fire_table(run)
     water = pd.to_numeric(t["first_water_after_ignition_s"], errors="coerce").dropna()
@@ -146,3 +154,62 @@ def fire_timeline_figure(run: Run) -> Figure:
         ax.text(0.5, 0.5, "no fire in this run", transform=ax.transAxes, ha="center")
     fig.tight_layout()
     return fig
+
+
+#: Published facts of replayed cases (DOMAIN.md 4.1, with its sources): key -> rows (item, published).
+CASES: dict[str, dict[str, Any]] = {
+    "nanjing_0223": {
+        "title": "Nanjing Yuhuatai 2·23 fire (明尚西苑 Building 6, 2024-02-23)",
+        "source": "新华社 via 京江晚报; investigation report of the 江苏省人民政府 (2024); DOMAIN.md 4.1",
+        "published": {
+            "ignition": "ground-floor 架空层, modified over-spec battery; start reported as 04:35",
+            "call": "alarm received 04:39",
+            "alarms": "automatic smoke-alarm system did not activate",
+            "spread": "smoke up a light/vent shaft (stack effect); marks on floors 21-34 of 34",
+            "response": "8 stations, 25 engines, 130 firefighters",
+            "fire out": "open flame out about 06:00; search ended about 14:00",
+            "casualties": "15 dead, 44 hospitalised; 607 evacuated",
+        },
+    },
+}
+
+
+def _clock(run_start: str | None, t_s: float | None) -> str:
+    if t_s is None or pd.isna(t_s):
+        return "never"
+    if not run_start:
+        return f"t = {t_s:.0f} s"
+    return (datetime.fromisoformat(run_start) + timedelta(seconds=float(t_s))).strftime("%H:%M:%S")
+
+
+def case_rows(run: Run, run_start: str | None) -> list[tuple[str, str, str, str]]:
+    """For each replayed fire (``case`` in its hazard params): (case title, item, model, published)."""
+    import json
+
+    t = fire_table(run)
+    out: list[tuple[str, str, str, str]] = []
+    cases = {}
+    for _, h in run.hazards.iterrows():
+        params = json.loads(h["params"]) if isinstance(h["params"], str) and h["params"] else {}
+        if params.get("case") in CASES:
+            cases[str(h["scope"]).rsplit(".", 1)[-1]] = params["case"]
+    ev = run.events
+    for r in t.itertuples():
+        key = cases.get(r.building)
+        if key is None:
+            continue
+        c = CASES[key]
+        pub = c["published"]
+        n_units = int(((ev["kind"] == "arrive") & (ev["incident"] == r.incident)).sum())
+        model = {
+            "ignition": f"{r.location} at {_clock(run_start, r.t_ignite_s)}",
+            "call": f"call reaches dispatch {_clock(run_start, r.t_report_s)}",
+            "alarms": r.detected_by,
+            "spread": f"route {r.route}; {r.floors_untenable} floors untenable",
+            "response": f"{n_units} units on scene; first water {_clock(run_start, r.t_first_water_s)}",
+            "fire out": "not modelled (on-scene time is a lognormal draw)",
+            "casualties": f"{r.casualties or 0:.1f} expected casualties; {r.exposed or 0:.0f} exposed",
+        }
+        for item, value in model.items():
+            out.append((c["title"], item, value, pub[item]))
+    return out

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis.citymap import city_map_figure
 from analysis.figures import fmt_duration, fmt_hours, png_bytes, response_time_figure, water_service_figure
-from analysis.fire import fire_headline, fire_table, fire_timeline_figure, has_fires
+from analysis.fire import case_rows, fire_headline, fire_table, fire_timeline_figure, has_fires
 from analysis.metrics import (
     COMPONENTS,
     Compliance,
@@ -131,7 +131,7 @@ def headline(
         for k, v in res.as_dict().items():
             if k not in ("lifeline", "horizon_s"):
                 out[f"{life}_{k}"] = v
-    out.update(fire_headline(run))
+    out.update(fire_headline(run, meta))
     return {k: _num(v) for k, v in out.items()}
 
 
@@ -239,12 +239,12 @@ def _sections(
     ]
 
 
-def _fire_sections(run: Run) -> list[dict[str, Any]]:
-    """Headline rows for high-rise e-bike fires: one summary group and one row per fire."""
-    if not has_fires(run):
+def _fire_sections(run: Run, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Headline rows for high-rise e-bike fires: a summary group with a row per fire, and any case replay."""
+    if not has_fires(run, meta):
         return []
     t = fire_table(run)
-    fh = fire_headline(run)
+    fh = fire_headline(run, meta)
     rows = [
         ("Fires", str(fh["fire_n"]), "e-bike battery fires in residential high-rises"),
         ("Time to first water (mean / max)",
@@ -261,7 +261,12 @@ def _fire_sections(run: Run) -> list[dict[str, Any]]:
             f"{r.detected_by}; exposed {r.exposed or 0:.1f}, casualties {r.casualties or 0:.2f}"
             + ("; second alarm" if r.second_alarm else "") + (f"; {r.water_via}" if r.water_via else ""),
         ))
-    return [{"name": "E-bike fires (first water from ignition, m:ss)", "rows": rows}]
+    out = [{"name": "E-bike fires (first water from ignition, m:ss)", "rows": rows}]
+    case = case_rows(run, str(meta.get("run_start") or "") or None)
+    if case:
+        out.append({"name": f"Case replay, a coarse reconstruction: {case[0][0]} (model / published)",
+                    "rows": [(item, model, f"published: {pub}") for _, item, model, pub in case]})
+    return out
 
 
 def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
@@ -317,7 +322,7 @@ def report_context(
         "title": title,
         "facts": _facts(meta, city, city_name, h),
         "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p)
-        + _fire_sections(run),
+        + _fire_sections(run, meta),
         "compliance": _compliance_rows(comp),
         "component_labels": list(COMPONENTS.values()),
         "type_rows": _type_rows(comps),
@@ -379,7 +384,7 @@ def write_report(
         "response_times.png": response_time_figure(comps, std),
         "water_service.png": water_service_figure(service_curve(run.service, h, "water"), run.events,
                                                   start_label=ctx["start_label"]),
-        **({"fire_timeline.png": fire_timeline_figure(run)} if has_fires(run) else {}),
+        **({"fire_timeline.png": fire_timeline_figure(run)} if has_fires(run, meta) else {}),
         "map.png": city_map_figure(run.city, run.incidents, run.events,
                                    title=f"{ctx['city_name']}: incidents, stations and water outages"),
     }

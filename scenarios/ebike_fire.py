@@ -38,20 +38,22 @@ thinned.
 
 ``min_fires`` pads a quiet day with candidates drawn in proportion to the
 rate (``origin = min_fires`` in ``hazards.csv``): a stress day, not an
-average one. A simulated day of a district at the national rate has about
-0.05 home fires, hence the default ``min_fires: 1``.
+average one. The default district (1,075 high-rises, 129,000 households)
+expects about 0.0055 high-rise home fires a day at the national rate (about
+2 a year), hence the default ``min_fires: 1``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from scenarios.base import Hazard
 from sim.city import City, HighRise
 from sim.config import ConfigError, PolicyConfig, ScenarioConfig
-from sim.fire_config import EbikeFireConfig
+from sim.fire_config import EbikeFireConfig, FireSpec
 
 __all__ = ["INDOOR", "build", "expected_fires", "keep_probability", "rate_per_session", "rates_per_day"]
 
@@ -117,6 +119,7 @@ def build(
     by_id = {b.id: b for b in city.highrises}
     # (t_s, building index, location, floor, shaft, modified, origin, kept)
     cands: list[tuple[float, int, str, int, bool, bool, str, bool]] = []
+    overrides: list[dict[str, Any]] = []  # per explicit fire, in list order
     if e.fires:
         ids = sorted(by_id)
         for i, f in enumerate(e.fires):
@@ -126,11 +129,13 @@ def build(
             if not 0 <= f.t_s < horizon_s:
                 raise ConfigError(f"scenario.ebike_fire.fires[{i}].t_s", f"must be in [0, {horizon_s})")
             b = by_id[f.building]
-            if f.floor > b.floors:
-                raise ConfigError(f"scenario.ebike_fire.fires[{i}].floor", f"{b.id} has {b.floors} floors")
+            floors = f.floors if f.floors is not None else b.floors
+            if f.floor > floors:
+                raise ConfigError(f"scenario.ebike_fire.fires[{i}].floor", f"{b.id} has {floors} floors")
             j = list(city.highrises).index(b)
             cands.append((float(f.t_s), j, f.location, 1 if f.location == "parking" else int(f.floor),
                           bool(f.shaft), bool(f.modified), "explicit", True))
+            overrides.append(_overrides(f))
     elif city.highrises:
         lam = rates_per_day(e, city)
         starts, w = _hour_weights(e, horizon_s, start_hour)
@@ -157,17 +162,35 @@ def build(
             floor = 1 if loc == "parking" or b.floors < 2 else 2 + int(u[2] * (b.floors - 1))
             cands.append((t, j, loc, min(floor, b.floors), bool(u[3] < e.shaft_share), bool(u[4] < p_mod),
                           "rate" if n < n_rate else "min_fires", bool(u[5] < keep)))
-    cands.sort(key=lambda c: (c[0], c[1], c[2]))
+    overrides += [{} for _ in range(len(cands) - len(overrides))]
+    order = sorted(range(len(cands)), key=lambda k: (cands[k][0], cands[k][1], cands[k][2]))
     hazards = []
-    kept = [c for c in cands if c[7]]
-    for n, (t, j, loc, floor, shaft, modified, origin, _) in enumerate(kept, start=1):
+    for n, k in enumerate((k for k in order if cands[k][7]), start=1):
+        t, j, loc, floor, shaft, modified, origin, _ = cands[k]
+        over = overrides[k]
         hr: HighRise = city.highrises[j]
-        hazards.append(Hazard(
-            id=f"H{n}", t_s=round(t, 3), kind="fire.ebike", scope=f"buildings.highrise.{hr.id}",
-            params={
-                "building": hr.id, "location": loc, "floor": int(floor), "floors": int(hr.floors),
-                "households": int(hr.households), "shaft": shaft, "modified": modified, "origin": origin,
-                "hour": round((start_hour + t / 3600.0) % 24, 4),
-            },
-        ))
+        params: dict[str, Any] = {
+            "building": hr.id, "location": loc, "floor": int(floor), "floors": int(hr.floors),
+            "households": int(hr.households), "shaft": shaft, "modified": modified, "origin": origin,
+            "hour": round((start_hour + t / 3600.0) % 24, 4),
+        }
+        params.update(over)
+        hazards.append(Hazard(id=f"H{n}", t_s=round(t, 3), kind="fire.ebike",
+                              scope=f"buildings.highrise.{hr.id}", params=params))
     return hazards
+
+
+def _overrides(f: FireSpec) -> dict[str, Any]:
+    """The case-replay fields an explicit fire sets (only those set, so ordinary params stay as they were)."""
+    out: dict[str, Any] = {}
+    if f.floors is not None:
+        out["floors"] = int(f.floors)
+    if f.households is not None:
+        out["households"] = int(f.households)
+    if f.alarm_works is not None:
+        out["alarm_works"] = bool(f.alarm_works)
+    if f.report_after_s is not None:
+        out["report_after_s"] = float(f.report_after_s)
+    if f.case:
+        out["case"] = f.case
+    return out

@@ -119,18 +119,24 @@ def draw_setup(
     sprinklers: bool = False,
     alarm_maintenance: bool = False,
     pressure_monitoring: bool = False,
+    alarm_works: bool | None = None,
+    report_after_s: float | None = None,
 ) -> FireSetup:
     """The ignition-time draws, from 6 uniforms ``u`` used in a fixed order.
 
     u[0] alarm works, u[1] discovery delay, u[2] call delay, u[3] flat door
     open, u[4] sprinkler works, u[5] fire-water system dry. Every uniform is
     used the same way whatever the policy, so two policies meet the same draws.
+    ``alarm_works`` and ``report_after_s`` replace the draws when known (a case replay).
     """
     p_alarm = r.alarm_working_prob_maintained if alarm_maintenance else r.alarm_working_prob
-    alarm = bool(u[0] < p_alarm)
+    alarm = bool(u[0] < p_alarm) if alarm_works is None else bool(alarm_works)
     flaming = r.vent_delay_s
     t_det = flaming + (r.alarm_detect_s if alarm else _lognormal(r.discovery_median_s, 0.5, float(u[1])))
     t_rep = t_det + _lognormal(r.call_delay_median_s, 0.5, float(u[2]))
+    if report_after_s is not None:
+        t_rep = float(report_after_s)
+        t_det = min(t_det, t_rep)
     t_evac = t_det + (r.premovement_alarm_s if alarm else r.premovement_no_alarm_s)
     floor = 1 if location == "parking" else min(max(int(floor), 1), floors)
     if location == "flat" and u[3] >= r.flat_door_open_share:

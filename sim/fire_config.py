@@ -41,6 +41,13 @@ class FireSpec:
     floor: int = 1  # origin floor for flat/corridor (parking is floor 1)
     shaft: bool = False  # smoke rises through a light/vent shaft (stack effect)
     modified: bool = False  # a modified / over-capacity battery
+    # For a case replay: a stand-in for the building (floors, households), and
+    # circumstances that are known rather than drawn. None: as the city / drawn.
+    floors: int | None = None
+    households: int | None = None
+    alarm_works: bool | None = None
+    report_after_s: float | None = None  # ignition to the call reaching dispatch
+    case: str = ""  # a published case to report beside the model (analysis/fire.py CASES)
 
 
 @dataclass
@@ -81,7 +88,7 @@ class EbikeFireConfig:
             0.6, 0.6, 0.6, 0.6, 0.7, 0.8, 1.0, 1.3, 1.6, 1.8, 1.9, 1.8,
         ]
     )
-    # One simulated day of a district sees ~0.05 fires at the national rate:
+    # The default district expects ~0.0055 high-rise fires a day (~2 a year):
     # scale the rate for a stress scenario, and/or force at least min_fires
     # (extra fires drawn in proportion to the rate).
     rate_multiplier: float = 1.0
@@ -192,6 +199,9 @@ def validate_fire(e: EbikeFireConfig, r: FireResponseConfig, horizon_s: float) -
                f"must be one of flat, corridor, parking (got {f.location!r})")
         _check(f.t_s < horizon_s, f"{p}.fires[{i}].t_s", f"after the horizon run.horizon_s={horizon_s}")
         _check(f.floor >= 1, f"{p}.fires[{i}].floor", f"must be >= 1 (got {f.floor})")
+        _check(f.floors is None or f.floors >= 2, f"{p}.fires[{i}].floors", f"must be >= 2 (got {f.floors})")
+        _check(f.households is None or f.households >= 1, f"{p}.fires[{i}].households",
+               f"must be >= 1 (got {f.households})")
     for key in _PROBS:
         _check(getattr(r, key) <= 1, f"policy.fire.{key}", f"must be in [0, 1] (got {getattr(r, key)})")
     for key in ("alpha_kw_s2", "bike_peak_kw", "untenable_kw", "floor_height_m", "smoke_stair_m_s",

@@ -63,7 +63,8 @@ def ignite(world: Any, inc: Incident) -> float:
         pol.fire, floors=int(h.params["floors"]), households=int(h.params["households"]),
         location=str(h.params["location"]), floor=int(h.params["floor"]), shaft=bool(h.params["shaft"]),
         hour=float(h.params["hour"]), u=fu, sprinklers=iv.sprinklers, alarm_maintenance=iv.alarm_maintenance,
-        pressure_monitoring=iv.pressure_monitoring,
+        pressure_monitoring=iv.pressure_monitoring, alarm_works=h.params.get("alarm_works"),
+        report_after_s=h.params.get("report_after_s"),
     )
     inc.extra["fire"] = s
     inc.extra["t_water"] = None

@@ -19,4 +19,5 @@ SCENARIOS: dict[str, str] = {
     "none": "scenarios.base:no_hazards",
     "pipe_burst": "scenarios.pipe_burst:build",
     "ebike_fire": "scenarios.ebike_fire:build",
+    "ebike_fire_case_0223": "scenarios.ebike_fire:build",  # the 2·23 replay: explicit fire, same generator
 }

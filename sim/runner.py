@@ -107,7 +107,8 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         write_city(run_dir, prep.city)
         from analysis import headline, load_run
 
-        summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards)
+        summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards,
+                                      summary=summary)
         if cfg.run.report:
             from analysis.report import write_report
 

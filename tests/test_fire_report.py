@@ -76,3 +76,29 @@ def test_street_stations_change_water_not_hazards(runs: dict[str, Path]) -> None
     # Where the building has pressure the street team is first; otherwise nothing changes.
     for b, s in zip(base.itertuples(), street.itertuples(), strict=True):
         assert s.t_first_water_s <= b.t_first_water_s
+
+
+def test_fire_policies_combine_and_the_case_composes(tmp_path: Path) -> None:
+    from tests.test_config import make
+
+    cfg = make(["scenario=ebike_fire", "policy=[baseline,charging_piles,sprinklers]"])
+    iv = cfg.policy.interventions
+    assert iv.charging_piles and iv.sprinklers and not iv.street_stations
+    assert cfg.policy.dispatch.run_cards["highrise_fire"] == {"engine": 3, "ladder": 1, "rescue": 1}
+    case = make(["scenario=ebike_fire_case_0223"])
+    assert case.run.start == "2024-02-23T04:00:00"
+    (fire,) = case.scenario.ebike_fire.fires
+    assert (fire.location, fire.shaft, fire.alarm_works, fire.floors) == ("parking", True, False, 34)
+
+
+def test_case_replay_reports_model_beside_published_facts(tmp_path: Path) -> None:
+    from tests.test_config import make
+
+    cfg = make(["scenario=ebike_fire_case_0223", "run.horizon_s=10800", "calls.enabled=false"])
+    simulate(cfg, tmp_path / "case")
+    md = (tmp_path / "case" / "report.md").read_text()
+    assert "coarse reconstruction" in md
+    assert "call reaches dispatch 04:39:00" in md and "published: alarm received 04:39" in md
+    t = fire_table(load_run(tmp_path / "case"))
+    assert list(t["detected_by"]) == ["discovered (no working alarm)"]
+    assert list(t["route"]) == ["shaft"]
