@@ -265,7 +265,8 @@ def _fire_sections(run: Run, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     case = case_rows(run, str(meta.get("run_start") or "") or None)
     if case:
         out.append({"name": f"Case replay, a coarse reconstruction: {case[0][0]} (model / published)",
-                    "rows": [(item, model, f"published: {pub}") for _, item, model, pub in case]})
+                    "rows": [(item, model, f"sources: {pub}" if item == "caveat" else f"published: {pub}")
+                             for _, item, model, pub in case]})
     return out
 
 
