@@ -102,3 +102,26 @@ def test_case_replay_reports_model_beside_published_facts(tmp_path: Path) -> Non
     t = fire_table(load_run(tmp_path / "case"))
     assert list(t["detected_by"]) == ["discovered (no working alarm)"]
     assert list(t["route"]) == ["shaft"]
+
+
+def test_many_fires_keep_the_timing_invariants(tmp_path: Path) -> None:
+    """A busy fire day on the default district: order of the fire events for every fire."""
+    cfg = Config(seed=3)
+    cfg.scenario.name = "ebike_fire"
+    cfg.scenario.ebike_fire.rate_multiplier = 5000.0
+    cfg.run.horizon_s = 6 * 3600.0
+    cfg.run.report = False
+    simulate(cfg, tmp_path / "busy")
+    run = load_run(tmp_path / "busy")
+    t = fire_table(run)
+    assert len(t) >= 5
+    setup = cfg.policy.fire.setup_s
+    relay = cfg.policy.fire.relay_s
+    ev = run.events
+    for r in t.itertuples():
+        unt = ev[(ev["kind"] == "untenable") & (ev["incident"] == r.incident)]["t_s"]
+        assert (unt >= r.t_ignite_s).all()
+        if r.t_first_water_s is not None and not pd.isna(r.t_first_water_s):
+            extra = relay if "relay" in r.water_via else 0.0
+            assert r.t_first_water_s == pytest.approx(r.t_arrival_s + setup + extra, abs=1e-6)
+            assert (unt <= r.t_first_water_s + cfg.policy.fire.knockdown_s + 1e-6).all()
