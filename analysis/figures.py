@@ -328,6 +328,7 @@ def lifelines_figure(service: pd.DataFrame, horizon_s: float, *, start_label: st
                     label=label)
             lo = min(lo, float(y.min()))
         floor = 0.0 if lo < 50 else max(0.0, 100.0 - (100.0 - lo) / 0.75)
+        floor = min(floor, 90.0)  # a flat 100 % still gets an axis
         ax.set_ylim(floor, 100.0 + (100.0 - floor) * 0.06)
         ax.set_xlim(0, h)
         ax.xaxis.set_major_locator(MultipleLocator(_hour_step(h)))

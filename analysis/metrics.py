@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Fire-service incident types: GB 51080 and the NFPA 1710 fire turnout apply.
-FIRE_TYPES: tuple[str, ...] = ("fire", "rescue", "gas_fire", "lpg_leak")
+FIRE_TYPES: tuple[str, ...] = ("fire", "highrise_fire", "rescue", "gas_fire", "lpg_leak")
 #: Emergency medical incidents: the NFPA 1710 EMS turnout applies.
 EMS_TYPES: tuple[str, ...] = ("medical",)
 #: Utility work orders: timed like the others, but no response standard applies.

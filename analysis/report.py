@@ -35,6 +35,7 @@ from analysis.figures import (
     response_time_figure,
     water_service_figure,
 )
+from analysis.fire import case_rows, fire_headline, fire_table, fire_timeline_figure, has_fires
 from analysis.lifelines import cascade_share, cascade_tree, lifeline_table, tree_lines
 from analysis.metrics import (
     COMPONENTS,
@@ -67,6 +68,11 @@ FIGURES: dict[str, tuple[str, str]] = {
         "Lifelines",
         "Served fraction Q(t) of each lifeline; dashed: water customers cut off only by a power cascade "
         "(booster pumps and high-rise boosters without power).",
+    ),
+    "fire_timeline.png": (
+        "E-bike fires: timeline",
+        "Per high-rise fire, minutes after ignition: detection, call, dispatch, first arrival, first water; "
+        "ticks mark floors becoming untenable (darker = higher). Coarse model (sim/fire.py).",
     ),
     "map.png": (
         "Map",
@@ -141,6 +147,7 @@ def headline(
                 out[f"{key}_{k}"] = v
         if not str(life).endswith(".cascade"):
             out[f"{key}_cascade_share"] = cascade_share(run.service, h, str(life))
+    out.update(fire_headline(run, meta))
     return {k: _num(v) for k, v in out.items()}
 
 
@@ -254,6 +261,37 @@ def _sections(
     ]
 
 
+def _fire_sections(run: Run, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Headline rows for high-rise e-bike fires: a summary group with a row per fire, and any case replay."""
+    if not has_fires(run, meta):
+        return []
+    t = fire_table(run)
+    fh = fire_headline(run, meta)
+    rows = [
+        ("Fires", str(fh["fire_n"]), "e-bike battery fires in residential high-rises"),
+        ("Time to first water (mean / max)",
+         f"{fmt_duration(fh['fire_first_water_mean_s'])} / {fmt_duration(fh['fire_first_water_max_s'])}",
+         f"from ignition; {fh['fire_n_no_water']} fire(s) without water by the horizon"),
+        ("People exposed (expected)", f"{fh['fire_exposed_total']:.1f}", "to untenable conditions, all fires"),
+        ("Expected casualties", f"{fh['fire_casualties_total']:.2f}", "coarse model (sim/fire.py), not a forecast"),
+    ]
+    for r in t.itertuples():
+        water = fmt_duration(r.first_water_after_ignition_s) if r.t_first_water_s is not None else "none"
+        rows.append((
+            f"#{r.incident} {r.building}, {r.location} (floor {r.origin_floor}, {r.route})",
+            f"water {water}; {r.floors_untenable} floors untenable",
+            f"{r.detected_by}; exposed {r.exposed or 0:.1f}, casualties {r.casualties or 0:.2f}"
+            + ("; second alarm" if r.second_alarm else "") + (f"; {r.water_via}" if r.water_via else ""),
+        ))
+    out = [{"name": "E-bike fires (first water from ignition, m:ss)", "rows": rows}]
+    case = case_rows(run, str(meta.get("run_start") or "") or None)
+    if case:
+        out.append({"name": f"Case replay, a coarse reconstruction: {case[0][0]} (model / published)",
+                    "rows": [(item, model, f"sources: {pub}" if item == "caveat" else f"published: {pub}")
+                             for _, item, model, pub in case]})
+    return out
+
+
 def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
     return [{
         "standard": c.standard,
@@ -306,7 +344,8 @@ def report_context(
     return {
         "title": title,
         "facts": _facts(meta, city, city_name, h),
-        "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p),
+        "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p)
+        + _fire_sections(run, meta),
         "compliance": _compliance_rows(comp),
         "component_labels": list(COMPONENTS.values()),
         "type_rows": _type_rows(comps),
@@ -318,6 +357,12 @@ def report_context(
         "lifelines": _lifeline_rows(run.service, h),
         "cascade": [{"depth": d, "text": t} for d, t in tree_lines(cascade_tree(run.events))],
     }
+
+
+def _other_lifelines_dropped(service: pd.DataFrame) -> bool:
+    """Whether a lifeline other than water lost customers (then the lifelines figure is drawn)."""
+    other = service[service["lifeline"] != "water"]
+    return bool(len(other) and (other["customers_out"] > 0).any())
 
 
 def _lifeline_rows(service: pd.DataFrame, h: float) -> list[dict[str, str]]:
@@ -393,7 +438,8 @@ def write_report(
         "water_service.png": water_service_figure(service_curve(run.service, h, "water"), run.events,
                                                   start_label=ctx["start_label"]),
         **({"lifelines.png": lifelines_figure(run.service, h, start_label=ctx["start_label"])}
-           if ctx["lifelines"] else {}),
+           if _other_lifelines_dropped(run.service) else {}),
+        **({"fire_timeline.png": fire_timeline_figure(run)} if has_fires(run, meta) else {}),
         "map.png": city_map_figure(run.city, run.incidents, run.events,
                                    title=f"{ctx['city_name']}: incidents, stations and water outages"),
     }

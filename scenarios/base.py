@@ -9,6 +9,7 @@ they were and a trainer can read the injects.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +39,15 @@ def no_hazards(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizo
     return []
 
 
-def build(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: float) -> list[Hazard]:
-    """Dispatch to the scenario named ``cfg.name`` (see ``sim.registry.SCENARIOS``)."""
+def build(
+    cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: float, **context: Any
+) -> list[Hazard]:
+    """Dispatch to the scenario named ``cfg.name`` (see ``sim.registry.SCENARIOS``).
+
+    ``context`` (``policy``, ``start_hour``) reaches only the generators whose
+    signature names it: a hazard that depends on the policy says so there
+    (``scenarios.ebike_fire``: charging piles mean fewer fires).
+    """
     try:
         target = SCENARIOS[cfg.name]
     except KeyError:
@@ -47,7 +55,9 @@ def build(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: 
 
         raise ConfigError("scenario.name", f"must be one of {', '.join(sorted(SCENARIOS))}") from None
     module, func = target.split(":")
-    hazards: list[Hazard] = getattr(importlib.import_module(module), func)(cfg, city, rng, horizon_s)
+    fn = getattr(importlib.import_module(module), func)
+    params = inspect.signature(fn).parameters
+    hazards: list[Hazard] = fn(cfg, city, rng, horizon_s, **{k: v for k, v in context.items() if k in params})
     return hazards
 
 

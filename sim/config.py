@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from sim.fire_config import EbikeFireConfig, FireResponseConfig, validate_fire
+
 __all__ = [
     "AmbulanceConfig",
     "BackgroundCallsConfig",
@@ -274,6 +276,7 @@ class ScenarioConfig:
     pipe_burst: PipeBurstConfig = field(default_factory=PipeBurstConfig)
     power_outage: PowerOutageConfig = field(default_factory=PowerOutageConfig)
     gas_leak: GasLeakConfig = field(default_factory=GasLeakConfig)
+    ebike_fire: EbikeFireConfig = field(default_factory=EbikeFireConfig)  # sim/fire_config.py
 
 
 @dataclass
@@ -321,6 +324,7 @@ class DispatchConfig:
     run_cards: dict[str, dict[str, int]] = field(
         default_factory=lambda: {
             "fire": {"engine": 2, "ladder": 1},
+            "highrise_fire": {"engine": 3, "ladder": 1, "rescue": 1},
             "rescue": {"rescue": 1, "engine": 1},
             "medical": {"ambulance": 1},
             "water_main_break": {"water_crew": 1},
@@ -335,6 +339,7 @@ class DispatchConfig:
     on_scene: dict[str, ServiceTime] = field(
         default_factory=lambda: {
             "fire": ServiceTime(median_s=2700.0, sigma=0.6),
+            "highrise_fire": ServiceTime(median_s=5400.0, sigma=0.5),  # incl. search (assumption)
             "rescue": ServiceTime(median_s=1800.0, sigma=0.6),
             "medical": ServiceTime(median_s=2400.0, sigma=0.4),  # incl. transport
             "water_main_break": ServiceTime(median_s=1200.0, sigma=0.3),  # isolate
@@ -347,7 +352,7 @@ class DispatchConfig:
         }
     )
     severity: dict[str, int] = field(
-        default_factory=lambda: {"fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3,
+        default_factory=lambda: {"fire": 1, "highrise_fire": 1, "rescue": 1, "medical": 2, "water_main_break": 3,
                                  "substation_fault": 3, "feeder_fault": 3, "elevator_entrapment": 2,
                                  "gas_leak": 1, "lpg_leak": 1, "gas_fire": 1}
     )
@@ -467,6 +472,11 @@ class GasResponseConfig:
 @dataclass
 class InterventionsConfig:
     pressure_monitoring: bool = False
+    # E-bike fire interventions (parameters in policy.fire; sim/fire_config.py).
+    charging_piles: bool = False
+    sprinklers: bool = False
+    alarm_maintenance: bool = False
+    street_stations: bool = False
 
 
 @dataclass
@@ -478,6 +488,7 @@ class PolicyConfig:
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
     lifelines: LifelinesConfig = field(default_factory=LifelinesConfig)
     gas: GasResponseConfig = field(default_factory=GasResponseConfig)
+    fire: FireResponseConfig = field(default_factory=FireResponseConfig)  # sim/fire_config.py
 
 
 # ---------------------------------------------------------------------- run
@@ -674,6 +685,7 @@ def validate(cfg: Config) -> Config:
     pw = cfg.city.power
     _check(0 < pw.pressure_zone_quantile <= 1, "city.power.pressure_zone_quantile", "must be in (0, 1]")
     _check(pw.people_per_substation > 0, "city.power.people_per_substation", "must be > 0")
+    validate_fire(cfg.scenario.ebike_fire, cfg.policy.fire, cfg.run.horizon_s)
     s = cfg.standards
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg

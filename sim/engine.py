@@ -26,6 +26,7 @@ import simpy
 
 from scenarios.background import Call
 from scenarios.base import Hazard
+from sim import fire_response
 from sim.city import City
 from sim.dispatch import Dispatcher, Incident, Unit, serve
 from sim.district_power import node_zones
@@ -142,8 +143,8 @@ class _World:
         for k, c in enumerate(calls):
             items.append((c.t_s, 0, f"call.{k}", c))
         for h in hazards:
-            if h.kind in ("water.pipe_burst", "power.substation_fault", "power.feeder_fault", "gas.leak",
-                          "gas.lpg_leak"):
+            if h.kind in ("water.pipe_burst", "fire.ebike", "power.substation_fault", "power.feeder_fault",
+                          "gas.leak", "gas.lpg_leak"):
                 items.append((h.t_s, 1, f"hazard.{h.id}", h))
         items.sort(key=lambda it: (it[0], it[1], it[2]))
         out = []
@@ -151,6 +152,8 @@ class _World:
             rng = self.streams.fresh(f"incident.{key}")
             if isinstance(item, Call):
                 typ, node, scope, source = item.type, item.node, f"roads.node.{item.node}", "background"
+            elif item.kind == "fire.ebike":
+                typ, node, scope, source = "highrise_fire", fire_response.node_of(self.city, item), item.scope, item.id
             elif item.kind == "water.pipe_burst":
                 j = self.pipe_index[item.params["pipe"]]
                 typ = "water_main_break"
@@ -171,7 +174,9 @@ class _World:
                 node=node, zone=self.zone_of(node), t_occur=float(t), rng=rng,
             )
             inc.controlled = self.env.event()
-            if isinstance(item, Hazard) and item.kind == "water.pipe_burst":
+            if isinstance(item, Hazard) and item.kind == "fire.ebike":
+                inc.extra["hazard"] = item
+            elif isinstance(item, Hazard) and item.kind == "water.pipe_burst":
                 inc.extra["pipe"] = self.pipe_index[item.params["pipe"]]
             elif isinstance(item, Hazard) and item.kind == "gas.leak":
                 inc.extra["gas_pipe"] = self.gas_index[item.params["pipe"]]
@@ -227,6 +232,8 @@ class _World:
                 env.process(self._ignition(inc, draw(pol.gas.ignition_delay, u[6])))
             delay = draw(pol.gas.detection, u[0])
             inc.extra["u_repair"] = u[4]
+        elif inc.type == "highrise_fire":
+            delay = fire_response.ignite(self, inc)
         inc.extra["u_scene"] = u[3]
         if delay > 0:
             yield env.timeout(delay)
@@ -274,6 +281,8 @@ class _World:
         env, pol = self.env, self.policy.cfg
         st = pol.dispatch.on_scene.get(inc.type)
         on_scene = draw(st, inc.extra["u_scene"]) if st is not None else 0.0
+        if inc.type == "highrise_fire":
+            yield from fire_response.attack(self, inc)
         if on_scene > 0:
             yield env.timeout(on_scene)
         if inc.type == "water_main_break":
@@ -541,6 +550,7 @@ def run(
         env.process(world.lifecycle(inc))
     env.run(until=horizon_s)
     incidents = world.incidents
+    fire_response.finalize(world, incidents, horizon_s)
     for inc in incidents:
         if inc.t_close is None:
             inc.outcome = "open_at_end"

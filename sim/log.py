@@ -101,10 +101,17 @@ EVENT_KINDS: dict[str, str] = {
     "lifeline_up": "a component comes back; scope = component; note = cause=<scope it had lost>",
     "leak": "gas leaks; scope = gas.pipe.ID (a main) or roads.node.N (bottled LPG)",
     "evacuate": "the first unit on scene clears a cordon; value = households inside; note = radius",
-    "ignite": "the leaking gas ignites (a gas_fire incident follows); scope = the leak",
     "shut_off": "gas valves closed around the leak; value = gas customers out city-wide; note = segment=G1,G2,...",
     "relight": "gas customers relit since the last record; value = customers still unlit from this shut-off",
     "all_clear": "the cordon is lifted; value = households that were evacuated",
+    "ignite": "a fire starts: an e-bike battery (highrise_fire; scope = buildings.highrise.ID; value = origin floor; "
+              "note = location, smoke route) or leaking gas (a gas_fire incident follows; scope = the leak)",
+    "detect": "fire detected (smoke alarm or discovery); scope = building; value = s after ignition",
+    "untenable": "a floor's common space becomes untenable; scope = buildings.highrise.ID.floor.N; value = floor",
+    "second_alarm": "second alarm called at first arrival; scope = building; value = floors untenable then",
+    "first_water": "first water on the fire; scope = unit (or units.street_team); value = s after ignition; note = pressure or relay",
+    "exposed": "fire outcome at first water (or the horizon); scope = building; value = expected people exposed to untenable conditions",
+    "casualties": "fire outcome at first water (or the horizon); scope = building; value = expected casualties (coarse model, sim/fire.py)",
     "horizon": "the run stops; scope = run",
 }
 

@@ -20,4 +20,6 @@ SCENARIOS: dict[str, str] = {
     "pipe_burst": "scenarios.pipe_burst:build",
     "power_outage": "scenarios.power_outage:build",
     "gas_leak": "scenarios.gas_leak:build",
+    "ebike_fire": "scenarios.ebike_fire:build",
+    "ebike_fire_case_0223": "scenarios.ebike_fire:build",  # the 2·23 replay: explicit fire, same generator
 }

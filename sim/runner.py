@@ -59,9 +59,10 @@ def prepare(cfg: Config) -> Prepared:
     streams = Streams(cfg.seed)
     city = build_city(cfg.city, streams)
     horizon = cfg.run.horizon_s
-    hazards = scenarios.build(cfg.scenario, city, streams("hazards"), horizon)
     start = datetime.fromisoformat(cfg.run.start)
     start_hour = start.hour + start.minute / 60.0 + start.second / 3600.0
+    hazards = scenarios.build(cfg.scenario, city, streams("hazards"), horizon, policy=cfg.policy,
+                              start_hour=start_hour)
     calls = background_calls(cfg.calls, city, streams("calls"), horizon, start_hour)
     policy = make_policy(cfg.policy, cfg.city)
     return Prepared(cfg, streams, city, hazards, calls, policy)
@@ -106,7 +107,8 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         write_city(run_dir, prep.city)
         from analysis import headline, load_run
 
-        summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards)
+        summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards,
+                                      summary=summary)
         if cfg.run.report:
             from analysis.report import write_report
 
