@@ -169,7 +169,10 @@ def _main(dcfg: DictConfig) -> None:
             raise ConfigError("hydra.run.dir", f"{run_dir} already holds a result; choose a new folder")
         cfg = OmegaConf.to_object(dcfg)
         assert isinstance(cfg, Config)
-        cfg.policy.name = _policy_name(hc.runtime.choices.get("policy"), cfg.policy.name)
+        # Hydra does not list a multi-select in runtime.choices: read the override itself.
+        chosen = [o.split("=", 1)[1] for o in hc.overrides.task if o.lstrip("+~").startswith("policy=")]
+        cfg.policy.name = _policy_name(chosen[-1] if chosen else hc.runtime.choices.get("policy"),
+                                       cfg.policy.name)
         prep = prepare(cfg)
     except ConfigError as exc:
         _discard_if_empty(run_dir)

@@ -93,3 +93,11 @@ def test_existing_result_is_never_overwritten(runs: dict[str, Path], tmp_path: P
     p = cityres("seed=4", *SHORT, f"hydra.run.dir={d}", cwd=tmp_path)
     assert p.returncode != 0 and "already holds a result" in p.stderr
     assert (d / "events.csv").read_bytes() == before
+
+
+def test_a_multi_select_policy_is_named_after_every_option(tmp_path: Path) -> None:
+    p = cityres("scenario=none", "run.horizon_s=600", "run.report=false", "policy=[baseline,pressure_monitoring]",
+                f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["policy"] == "baseline+pressure_monitoring"
