@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.figures import new_figure, type_colour
 
-__all__ = ["ROAD_CLASSES", "STATION_STYLE", "city_map_figure", "outage_pipes"]
+__all__ = ["ROAD_CLASSES", "STATION_STYLE", "city_map_figure", "dark_zones", "outage_pipes"]
 
 #: ``links.csv`` road_class indexes this tuple (``sim.city.ROAD_CLASSES``).
 ROAD_CLASSES: tuple[str, ...] = ("expressway", "arterial", "local")
@@ -35,6 +35,9 @@ STATION_STYLE: dict[str, tuple[str, str, str]] = {
     "fire": ("^", "#c62828", "Fire station"),
     "ambulance": ("P", "#1565c0", "Ambulance station"),
     "water_depot": ("s", "#00838f", "Water depot"),
+    "power_depot": ("p", "#e08214", "Power depot"),
+    "gas_depot": ("h", "#1b7837", "Gas depot"),
+    "elevator_centre": ("X", "#8073ac", "Elevator emergency centre"),
 }
 _BURST = "#e7298a"
 _SEGMENT = "#7b2cbf"
@@ -57,6 +60,38 @@ def outage_pipes(events: pd.DataFrame) -> tuple[list[str], list[str]]:
             if key == "segment":
                 seg.extend(p.strip() for p in value.split(",") if p.strip())
     return list(dict.fromkeys(bursts)), list(dict.fromkeys(seg))
+
+
+def dark_zones(events: pd.DataFrame, service: pd.DataFrame) -> tuple[float | None, list[str]]:
+    """(the moment most power customers were out, the zones whose feeder was down then).
+
+    Feeders are ``power.feeder.F<zone id>``; a feeder counts as down at ``t``
+    when its last ``lifeline_down``/``lifeline_up`` record at or before ``t``
+    is a down."""
+    power = service[service["lifeline"] == "power"] if len(service) else service
+    if not len(power) or not (power["customers_out"] > 0).any():
+        return None, []
+    t_worst = float(power.loc[power["customers_out"].idxmax(), "t_s"])
+    ev = events[events["kind"].isin(["lifeline_down", "lifeline_up"])
+                & events["scope"].astype(str).str.startswith("power.feeder.")]
+    state: dict[str, bool] = {}
+    for r in ev[ev["t_s"] <= t_worst].itertuples(index=False):
+        state[str(r.scope)] = r.kind == "lifeline_down"
+    zones = sorted(scope.rpartition(".")[2].removeprefix("F") for scope, down in state.items() if down)
+    return t_worst, zones
+
+
+def _draw_dark(ax: Axes, nodes: pd.DataFrame, zones: pd.DataFrame, dark: list[str], t_s: float) -> list[Line2D]:
+    """Shade the road nodes of the zones without power (nearest zone centre, the engine's rule)."""
+    zx, zy = zones["x_m"].to_numpy(dtype=float), zones["y_m"].to_numpy(dtype=float)
+    x, y = nodes["x_m"].to_numpy(dtype=float), nodes["y_m"].to_numpy(dtype=float)
+    near = np.argmin((x[:, None] - zx[None, :]) ** 2 + (y[:, None] - zy[None, :]) ** 2, axis=1)
+    ids = zones["zone"].astype(str).to_numpy()
+    sel = np.isin(ids[near], dark)
+    ax.scatter(x[sel] / 1000.0, y[sel] / 1000.0, s=14, color="#fdb863", alpha=0.55, lw=0, zorder=0.9)
+    h, m = divmod(int(round(t_s)) // 60, 60)
+    return [Line2D([], [], marker="s", ls="none", color="#fdb863", ms=9,
+                   label=f"No power at {h}:{m:02d} h (worst)")]
 
 
 def _segments(nodes: pd.DataFrame, u: pd.Series, v: pd.Series) -> list[np.ndarray]:
@@ -107,12 +142,14 @@ def city_map_figure(
     events: pd.DataFrame | None = None,
     *,
     title: str = "City map",
+    service: pd.DataFrame | None = None,
 ) -> Figure:
     """Roads by class, bridges and tunnels, stations by kind, incidents by type, outage mains.
 
     ``city`` holds the ``city/*.csv`` frames by name (``nodes`` is needed for
     anything to be drawn); ``incidents`` places each incident at its ``x_m``,
-    ``y_m``; ``events`` gives the burst and isolated pipes. Axes in km, equal
+    ``y_m``; ``events`` gives the burst and isolated pipes; with ``service``,
+    the zones without power at the worst moment are shaded. Axes in km, equal
     aspect. Without geometry the figure says so.
     """
     nodes = city.get("nodes")
@@ -135,6 +172,11 @@ def city_map_figure(
         links = city.get("links")
         if links is not None and len(links):
             handles += _draw_roads(ax, nodes, links)
+        zones = city.get("zones")
+        if service is not None and events is not None and zones is not None and len(zones):
+            t_worst, dark = dark_zones(events, service)
+            if dark and t_worst is not None:
+                handles += _draw_dark(ax, nodes, zones, dark, t_worst)
         bursts, segment = outage_pipes(events) if events is not None else ([], [])
         pipes = city.get("pipes")
         if pipes is not None and len(pipes) and (bursts or segment):

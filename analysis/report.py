@@ -441,7 +441,8 @@ def write_report(
            if _other_lifelines_dropped(run.service) else {}),
         **({"fire_timeline.png": fire_timeline_figure(run)} if has_fires(run, meta) else {}),
         "map.png": city_map_figure(run.city, run.incidents, run.events,
-                                   title=f"{ctx['city_name']}: incidents, stations and water outages"),
+                                   title=f"{ctx['city_name']}: incidents, stations and outages",
+                                   service=run.service),
     }
     root = Path(run_dir)
     files: list[str] = []

@@ -65,3 +65,20 @@ def test_cascade_tree_groups_many_dependents_of_one_class() -> None:
     assert lines[0] == (0, "Substation S1 — incident 7, at 0:00 h")
     assert (2, "Elevators stopped: 5 — 2 elevators with people trapped, at 0:00 h") in lines
     assert cascade_tree(EVENTS[EVENTS["kind"] == "lifeline_up"]) == []
+
+
+def test_dark_zones_are_those_without_power_at_the_worst_moment() -> None:
+    from analysis.citymap import dark_zones
+
+    events = pd.DataFrame(
+        [(10.0, "lifeline_down", "power.feeder.FZ01", 1, 5.0, ""),
+         (10.0, "lifeline_down", "power.feeder.FZ02", 1, 5.0, ""),
+         (50.0, "lifeline_up", "power.feeder.FZ01", 1, 5.0, ""),
+         (60.0, "lifeline_down", "power.feeder.FZ03", 2, 5.0, "")],
+        columns=["t_s", "kind", "scope", "incident", "value", "note"])
+    service = pd.DataFrame(
+        [(0.0, "power", 1.0, 0, 20, ""), (10.0, "power", 0.5, 10, 20, ""), (50.0, "power", 0.75, 5, 20, ""),
+         (60.0, "power", 0.5 - 0.05, 11, 20, "")],
+        columns=["t_s", "lifeline", "served_fraction", "customers_out", "customers_total", "cause"])
+    assert dark_zones(events, service) == (60.0, ["Z02", "Z03"])
+    assert dark_zones(events, service[service["t_s"] == 0.0]) == (None, [])
