@@ -20,7 +20,7 @@ from sim.city import City
 from sim.config import ScenarioConfig
 from sim.registry import SCENARIOS
 
-__all__ = ["Hazard", "build", "no_hazards", "hazard_rows"]
+__all__ = ["Hazard", "build", "compound", "no_hazards", "hazard_rows"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,38 @@ def build(
     params = inspect.signature(fn).parameters
     hazards: list[Hazard] = fn(cfg, city, rng, horizon_s, **{k: v for k, v in context.items() if k in params})
     return hazards
+
+
+def compound(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: float,
+             **context: Any) -> list[Hazard]:
+    """Several scenarios at once (``scenario.parts``): a storm day with a substation
+    fault and a high-rise fire, say, so that their consequences meet in the engine.
+
+    Each part draws from its own generator keyed by its name (not by its place
+    in the list), so adding a part leaves the others' hazards unchanged. The
+    hazards are merged in time order and renumbered H1, H2, ...; each keeps
+    its part's name in ``params["part"]``.
+    """
+    import dataclasses
+    import zlib
+
+    from sim.config import ConfigError
+
+    if not cfg.parts:
+        raise ConfigError("scenario.parts", "compound needs at least one scenario, e.g. [power_outage, ebike_fire]")
+    base = int(rng.integers(2**63))
+    merged: list[tuple[float, str, int, Hazard]] = []
+    for i, part in enumerate(cfg.parts):
+        if part in ("compound", "none") or part not in SCENARIOS:
+            raise ConfigError(f"scenario.parts[{i}]", f"must be one of {', '.join(sorted(set(SCENARIOS) - {'compound', 'none'}))}"
+                              f" (got {part!r})")
+        sub = dataclasses.replace(cfg, name=part, parts=[])
+        part_rng = np.random.default_rng([base, zlib.crc32(part.encode())])
+        for k, h in enumerate(build(sub, city, part_rng, horizon_s, **context)):
+            merged.append((h.t_s, part, k, h))
+    merged.sort(key=lambda m: (m[0], m[1], m[2]))
+    return [dataclasses.replace(h, id=f"H{n}", params={**h.params, "part": part})
+            for n, (_, part, _, h) in enumerate(merged, start=1)]
 
 
 def hazard_rows(hazards: list[Hazard]) -> list[tuple[str, float, str, str, str]]:

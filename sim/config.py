@@ -273,6 +273,7 @@ class GasLeakConfig:
 @dataclass
 class ScenarioConfig:
     name: str = "none"
+    parts: list[str] = field(default_factory=list)  # name=compound: the scenarios that happen together
     pipe_burst: PipeBurstConfig = field(default_factory=PipeBurstConfig)
     power_outage: PowerOutageConfig = field(default_factory=PowerOutageConfig)
     gas_leak: GasLeakConfig = field(default_factory=GasLeakConfig)

@@ -17,6 +17,7 @@ CITY_KINDS: dict[str, str] = {
 #: scenario.name -> "module:function" building hazards from (ScenarioConfig, City, Generator, horizon_s).
 SCENARIOS: dict[str, str] = {
     "none": "scenarios.base:no_hazards",
+    "compound": "scenarios.base:compound",
     "pipe_burst": "scenarios.pipe_burst:build",
     "power_outage": "scenarios.power_outage:build",
     "gas_leak": "scenarios.gas_leak:build",
