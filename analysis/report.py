@@ -76,7 +76,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     ),
     "map.png": (
         "Map",
-        "Roads by class, stations, incidents by type (hollow: never reached), burst mains and isolated segments.",
+        "Roads by class, stations, incidents by type (hollow: never reached), burst mains and isolated segments, "
+        "and the zones without power at the worst moment of an outage.",
     ),
 }
 
