@@ -471,6 +471,20 @@ class GasResponseConfig:
 
 
 @dataclass
+class ShiftConfig:
+    """A duty roster for one unit kind: all crews on duty by day, a share at night.
+
+    Utilities keep full crews on the day shift and a standby crew at night
+    (assumption; set ``night_share`` to 1 for round-the-clock crews). A crew
+    whose shift ends finishes the job in hand, then stands down; queued work
+    waits for the next crew on duty."""
+
+    day_start_h: float = 8.0  # local time
+    day_end_h: float = 20.0
+    night_share: float = 1.0  # share of the kind's units on duty at night (at least one)
+
+
+@dataclass
 class InterventionsConfig:
     pressure_monitoring: bool = False
     # E-bike fire interventions (parameters in policy.fire; sim/fire_config.py).
@@ -489,6 +503,8 @@ class PolicyConfig:
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
     lifelines: LifelinesConfig = field(default_factory=LifelinesConfig)
     gas: GasResponseConfig = field(default_factory=GasResponseConfig)
+    # Duty rosters by unit kind (e.g. power_crew, gas_crew, water_crew); kinds not listed work around the clock.
+    shifts: dict[str, ShiftConfig] = field(default_factory=dict)
     fire: FireResponseConfig = field(default_factory=FireResponseConfig)  # sim/fire_config.py
 
 
@@ -660,6 +676,11 @@ def validate(cfg: Config) -> Config:
            f"must be one of {', '.join(RESTORATION_ORDERS)} (got {ll.restoration_order!r})")
     for name in ("substation_repair", "feeder_repair", "detection", "entrapment_call"):
         _check_service_time(getattr(ll, name), f"policy.lifelines.{name}")
+    for kind, sh in cfg.policy.shifts.items():
+        key = f"policy.shifts.{kind}"
+        _check(0 <= sh.day_start_h < 24 and 0 <= sh.day_end_h <= 24 and sh.day_start_h < sh.day_end_h,
+               key, "needs 0 <= day_start_h < day_end_h <= 24")
+        _check(0 <= sh.night_share <= 1, f"{key}.night_share", "must be in [0, 1]")
     _walk_numbers(cfg.scenario.gas_leak, "scenario.gas_leak")
     gl = cfg.scenario.gas_leak
     _check(gl.window_end_s >= gl.window_start_s, "scenario.gas_leak.window_end_s", "must be >= window_start_s")

@@ -106,6 +106,8 @@ class Dispatcher:
         self._seq = itertools.count()
         self.on_arrive: Callable[[Unit, Incident, float, float], None] = lambda u, i, t, a: None
         self.on_clear: Callable[[Unit, Incident], None] = lambda u, i: None
+        # Duty rosters: a unit off duty is not sent (it finishes the job in hand).
+        self.on_duty: Callable[[Unit], bool] = lambda u: True
 
     # ------------------------------------------------------------- helpers
     def where(self, unit: Unit) -> int:
@@ -157,6 +159,8 @@ class Dispatcher:
             times = self.roads.times_to(node) if limit is None else self.roads.times_within(node, limit)
             best, best_eta = None, float("inf")
             for u in pool:
+                if not self.on_duty(u):
+                    continue
                 e = self.eta(u, times)
                 if e < best_eta:
                     best, best_eta = u, e
@@ -183,7 +187,7 @@ class Dispatcher:
     def next_for(self, unit: Unit) -> Incident | None:
         """Pop the most urgent queued request this unit can reach, if any."""
         q = self.queues.get(unit.kind)
-        if not q:
+        if not q or not self.on_duty(unit):
             return None
         skipped = []
         found = None

@@ -71,6 +71,9 @@ class _World:
         )
         self.dispatcher.on_arrive = self.on_arrive
         self.dispatcher.on_clear = self.on_clear
+        self._rosters = self._make_rosters()
+        if self._rosters:
+            self.dispatcher.on_duty = self.on_duty
         zx = np.array([z.x_m for z in city.zones]) if city.zones else np.zeros(0)
         zy = np.array([z.y_m for z in city.zones]) if city.zones else np.zeros(0)
         self._zones = (zx, zy, [z.id for z in city.zones])
@@ -93,6 +96,51 @@ class _World:
         self.gas = GasState(city.gas, city.roads.n_nodes) if city.gas is not None else None
         self.gas_index = {pid: j for j, pid in enumerate(city.gas.pipe_ids)} if city.gas is not None else {}
         self._gas_out = 0
+
+    # --------------------------------------------------------------- rosters
+    def _make_rosters(self) -> dict[str, tuple[float, float, set[str]]]:
+        """kind -> (day start s, day end s into the day, scopes of the units on night duty)."""
+        out = {}
+        for kind, sh in sorted(self.policy.cfg.shifts.items()):
+            units = [u for u in self.units if u.kind == kind]
+            if not units:
+                continue
+            n_night = max(1, int(np.ceil(sh.night_share * len(units)))) if sh.night_share > 0 else 0
+            out[kind] = (sh.day_start_h * 3600.0, sh.day_end_h * 3600.0, {u.scope for u in units[:n_night]})
+        return out
+
+    def _hour_s(self, t: float) -> float:
+        """Seconds into the local day at simulation time ``t``."""
+        return (self.policy.start_hour * 3600.0 + t) % 86400.0
+
+    def on_duty(self, unit: Unit) -> bool:
+        roster = self._rosters.get(unit.kind)
+        if roster is None:
+            return True
+        start, end, night = roster
+        return start <= self._hour_s(self.env.now) < end or unit.scope in night
+
+    def roster(self, horizon_s: float) -> Generator[simpy.Event, Any, None]:
+        """At every shift change, crews coming on duty take the queued work."""
+        changes = sorted({b for start, end, _ in self._rosters.values() for b in (start, end)})
+        if not changes:
+            return
+        t = 0.0
+        while True:
+            h = self._hour_s(t)
+            ahead = [(b - h) % 86400.0 for b in changes]
+            step = min(a for a in ahead if a > 1e-9) if any(a > 1e-9 for a in ahead) else 86400.0
+            t += step
+            if t >= horizon_s:
+                return
+            yield self.env.timeout(t - self.env.now)
+            for unit in self.units:
+                if unit.kind in self._rosters and unit.status == "idle" and self.on_duty(unit):
+                    inc = self.dispatcher.next_for(unit)
+                    if inc is not None:
+                        unit.status = "busy"
+                        assert unit.wake is not None
+                        unit.wake.succeed(inc)
 
     # --------------------------------------------------------------- records
     def record(self, rec: Record) -> None:
@@ -545,6 +593,8 @@ def run(
     for unit in world.units:
         unit.node = unit.home
         unit.proc = env.process(serve(env, unit, world.dispatcher))
+    if world._rosters:
+        env.process(world.roster(horizon_s))
     incidents = world.make_incidents(calls, hazards)
     for inc in incidents:
         env.process(world.lifecycle(inc))

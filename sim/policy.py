@@ -37,13 +37,14 @@ def draw(st: ServiceTime, u: float) -> float:
 class Policy:
     cfg: PolicyConfig
     turnout_s: dict[str, float]  # unit kind -> turnout time when leaving quarters
+    start_hour: float = 0.0  # local hour of day at t = 0 (duty rosters)
 
     @property
     def name(self) -> str:
         return self.cfg.name
 
 
-def make_policy(cfg: PolicyConfig, city_cfg: CityConfig) -> Policy:
+def make_policy(cfg: PolicyConfig, city_cfg: CityConfig, start_hour: float = 0.0) -> Policy:
     turnout = {
         "engine": city_cfg.fire.turnout_s,
         "ladder": city_cfg.fire.turnout_s,
@@ -54,4 +55,4 @@ def make_policy(cfg: PolicyConfig, city_cfg: CityConfig) -> Policy:
         "elevator_tech": city_cfg.power.elevator_turnout_s,
         "gas_crew": city_cfg.gas.turnout_s,
     }
-    return Policy(cfg=cfg, turnout_s=turnout)
+    return Policy(cfg=cfg, turnout_s=turnout, start_hour=start_hour)

@@ -64,7 +64,7 @@ def prepare(cfg: Config) -> Prepared:
     hazards = scenarios.build(cfg.scenario, city, streams("hazards"), horizon, policy=cfg.policy,
                               start_hour=start_hour)
     calls = background_calls(cfg.calls, city, streams("calls"), horizon, start_hour)
-    policy = make_policy(cfg.policy, cfg.city)
+    policy = make_policy(cfg.policy, cfg.city, start_hour)
     return Prepared(cfg, streams, city, hazards, calls, policy)
 
 

@@ -206,3 +206,32 @@ def test_graph_of_the_district_is_consistent() -> None:
         for s, _ in sups:
             assert comp in g.dependents[s]
     assert len([c for c in g.needs if c.startswith("elevators.")]) == len(p.city.highrises)
+
+
+def _dispatches(log, kind: str = "power_crew") -> list[tuple[float, int]]:
+    return [(r.t_s, r.incident) for r in log.events
+            if r.kind in ("dispatch", "retask") and r.scope.startswith(f"units.{kind}.")]
+
+
+def test_night_crews_on_a_duty_roster() -> None:
+    from sim.config import ShiftConfig
+
+    p0 = prepare(cfg_outage([]))
+    f1, f2 = p0.city.power.feeders[0], p0.city.power.feeders[1]
+    faults = [(f"power.feeder.{f1.id}", 600.0), (f"power.feeder.{f2.id}", 660.0)]
+    # The run starts at 06:00: night until 08:00. Round the clock, both go at once.
+    _, log = run(cfg_outage(faults))
+    times = [t for t, _ in _dispatches(log)]
+    assert len(times) == 2 and max(times) < 1000.0
+    cfg = cfg_outage(faults)
+    cfg.policy.shifts = {"power_crew": ShiftConfig(day_start_h=8.0, day_end_h=20.0, night_share=0.0)}
+    _, log = run(cfg)
+    # Nobody on duty at night: both repairs wait for the day shift at 08:00 (t = 7200 s).
+    assert [t for t, _ in _dispatches(log)] == [7200.0, 7200.0]
+    cfg.policy.shifts = {"power_crew": ShiftConfig(day_start_h=8.0, day_end_h=20.0, night_share=0.01)}
+    _, log = run(cfg)
+    # One standby crew at night takes the first fault; the second waits for it to clear or
+    # for the day shift, whichever comes first.
+    times = [t for t, _ in _dispatches(log)]
+    first_clear = min(r.t_s for r in log.events if r.kind == "clear" and r.scope.startswith("units.power_crew."))
+    assert len(times) == 2 and times[0] < 1000.0 and times[1] == min(first_clear, 7200.0)
