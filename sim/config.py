@@ -17,6 +17,13 @@ import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from sim.flood_config import (
+    EarlyWarningConfig,
+    WaterloggingConfig,
+    validate_early_warning,
+    validate_waterlogging,
+)
+
 __all__ = [
     "AmbulanceConfig",
     "BackgroundCallsConfig",
@@ -172,6 +179,7 @@ class PipeBurstConfig:
 class ScenarioConfig:
     name: str = "none"
     pipe_burst: PipeBurstConfig = field(default_factory=PipeBurstConfig)
+    waterlogging: WaterloggingConfig = field(default_factory=WaterloggingConfig)  # sim/flood_config.py
 
 
 @dataclass
@@ -279,6 +287,7 @@ class PolicyConfig:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     repair: RepairConfig = field(default_factory=RepairConfig)
     interventions: InterventionsConfig = field(default_factory=InterventionsConfig)
+    early_warning: EarlyWarningConfig = field(default_factory=EarlyWarningConfig)  # sim/flood_config.py
 
 
 # ---------------------------------------------------------------------- run
@@ -422,6 +431,8 @@ def validate(cfg: Config) -> Config:
     for i, b in enumerate(pb.bursts):
         _check(b.t_s < cfg.run.horizon_s, f"scenario.pipe_burst.bursts[{i}].t_s",
                f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    validate_waterlogging(cfg.scenario.waterlogging)
+    validate_early_warning(cfg.policy.early_warning)
     s = cfg.standards
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg

@@ -24,7 +24,9 @@ import simpy
 from scenarios.background import Call
 from scenarios.base import Hazard
 from sim.city import City
+from sim.config import ScenarioConfig
 from sim.dispatch import Dispatcher, Incident, Unit, serve
+from sim.flood_process import FLOOD_TYPES, FloodProcess, attach
 from sim.log import Record, ServiceRecord
 from sim.policy import Policy, draw
 from sim.rng import Streams
@@ -68,6 +70,7 @@ class _World:
         zy = np.array([z.y_m for z in city.zones]) if city.zones else np.zeros(0)
         self._zones = (zx, zy, [z.id for z in city.zones])
         self._out = 0
+        self.flood: FloodProcess | None = None
 
     # --------------------------------------------------------------- records
     def record(self, rec: Record) -> None:
@@ -144,7 +147,7 @@ class _World:
         if processing > 0:
             yield env.timeout(processing)
         inc.t_ready = env.now
-        card = pol.dispatch.run_cards.get(inc.type, {})
+        card = pol.dispatch.run_cards.get(inc.type) or inc.extra.get("card", {})
         any_unit = False
         for kind in sorted(card):
             for _ in range(card[kind]):
@@ -179,6 +182,8 @@ class _World:
             yield env.timeout(on_scene)
         if inc.type == "water_main_break":
             yield from self.repair_main(inc)
+        elif inc.type in FLOOD_TYPES and self.flood is not None:
+            yield from self.flood.work(inc)
         inc.t_control = env.now
         self.record(Record(env.now, "control", inc.scope, inc.id))
         assert inc.controlled is not None
@@ -220,11 +225,19 @@ def run(
     policy: Policy,
     horizon_s: float,
     streams: Streams,
+    scenario: ScenarioConfig | None = None,
+    start_hour: float = 0.0,
 ) -> RunLog:
-    """Simulate ``[0, horizon_s)`` and return the log (nothing is written here)."""
+    """Simulate ``[0, horizon_s)`` and return the log (nothing is written here).
+
+    ``scenario`` and ``start_hour`` (local hour of t = 0) matter only to the
+    flood (:mod:`sim.flood_process`), which runs when the hazards hold rain.
+    """
     log = RunLog(horizon_s=horizon_s)
     world = _World(city, policy, streams, log)
     env = world.env
+    world.flood = attach(world, hazards, scenario.waterlogging if scenario else None,
+                         policy.cfg.early_warning, start_hour)
     total = world.water.total
     # Customers with no path to a plant are out from the start (a loaded
     # network may have them); the generated district has none.
@@ -237,7 +250,14 @@ def run(
     incidents = world.make_incidents(calls, hazards)
     for inc in incidents:
         env.process(world.lifecycle(inc))
+    if world.flood is not None:
+        world.flood.next_id = len(incidents) + 1
+        env.process(world.flood.run())
+        if policy.cfg.early_warning.enabled:
+            env.process(world.flood.early_warning())
     env.run(until=horizon_s)
+    if world.flood is not None:
+        incidents = incidents + world.flood.incidents
     for inc in incidents:
         if inc.t_close is None:
             inc.outcome = "open_at_end"

@@ -18,4 +18,5 @@ CITY_KINDS: dict[str, str] = {
 SCENARIOS: dict[str, str] = {
     "none": "scenarios.base:no_hazards",
     "pipe_burst": "scenarios.pipe_burst:build",
+    "waterlogging": "scenarios.waterlogging:build",
 }

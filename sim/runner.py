@@ -98,7 +98,9 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "n_background_calls": len(prep.calls),
     }
     try:
-        result = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams)
+        start = datetime.fromisoformat(cfg.run.start)
+        result = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams,
+                            scenario=cfg.scenario, start_hour=start.hour + start.minute / 60.0)
         summary["sim_runtime_s"] = round(time.perf_counter() - t0, 3)
         summary["n_events"] = len(result.events)
         summary["n_incidents"] = len(result.incidents)
