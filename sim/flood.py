@@ -25,7 +25,8 @@ Models, coarse by design (not a 2-D flood model):
   ``Q = (P - 0.2 S)^2 / (P + 0.8 S)``, ``S = 25400/CN - 254`` mm (DOMAIN.md 3.2);
   the rest of the rain is the loss (initial abstraction and infiltration).
 * **Drainage**: the sewers of a catchment take up to the rational-method
-  design flow ``Q_cap = psi * i(P_d, t_c) * A`` (P_d: design return period,
+  design flow ``Q_cap = psi * i(P_d, t_c) * A`` with the time of
+  concentration ``t_c = t_inlet + sqrt(A) / v_pipe`` (P_d: design return period,
   GB 50014 3-5 a for central districts; a catchment whose low point is an
   underpass drains by the underpass's pump station, designed for 30-50 a;
   DOMAIN.md 3.4). Drainage pump
@@ -245,10 +246,11 @@ def build_catchments(roads: Roads, hyd: HydrologyConfig, storm: StormConfig) -> 
     under = _underpass_nodes(roads)
     store = np.full(n, cell)
     store[under] = hyd.underpass_area_m2
+    t_c = hyd.concentration_min + np.sqrt(area) / hyd.pipe_velocity_m_s / 60.0
     i_design = np.where(
         under[pits],
-        float(idf_mm_min(storm, hyd.concentration_min, hyd.underpass_design_return_period_yr)),
-        float(idf_mm_min(storm, hyd.concentration_min, hyd.design_return_period_yr)),
+        idf_mm_min(storm, t_c, hyd.underpass_design_return_period_yr),
+        idf_mm_min(storm, t_c, hyd.design_return_period_yr),
     )
     capacity = hyd.runoff_coefficient * i_design / 1000.0 / 60.0 * area  # m³/s
     spill = np.full(len(pits), np.inf)

@@ -61,7 +61,11 @@ class HydrologyConfig:
     # Catchments whose low point is an underpass drain by their own pump
     # station, designed for 地下通道 30-50 a (GB 50014, DOMAIN.md 3.4).
     underpass_design_return_period_yr: float = 30.0
-    concentration_min: float = 15.0  # t_c, an assumption (inlet time 5-15 min plus pipe time)
+    # Time of concentration t_c = inlet time + sqrt(area) / pipe velocity: a
+    # larger catchment has a longer t_c and a lower design intensity.
+    # GB 50014 inlet time 5-15 min [K]; 1 m/s full-pipe velocity: assumptions.
+    concentration_min: float = 10.0
+    pipe_velocity_m_s: float = 1.0
     runoff_coefficient: float = 0.75  # psi of dense urban land, an assumption (0.6-0.8)
     # Each road node stands for an equal share of the district's bounding box;
     # underpass ends stand for a trough of this plan area (an assumption).
@@ -125,6 +129,9 @@ class WaterloggingConfig:
     roads: RoadFloodConfig = field(default_factory=RoadFloodConfig)
     trapped: TrappedConfig = field(default_factory=TrappedConfig)
     pumps: PumpTruckConfig = field(default_factory=PumpTruckConfig)
+    # Also run the same day without rain into dry/ for the paired response-time
+    # inflation (sim/flood_twin.py); one more engine run.
+    dry_twin: bool = True
 
 
 @dataclass
@@ -181,6 +188,7 @@ def validate_waterlogging(w: WaterloggingConfig, prefix: str = "scenario.waterlo
     _num(h.design_return_period_yr, f"{prefix}.hydrology.design_return_period_yr", strict=True)
     _num(h.underpass_design_return_period_yr, f"{prefix}.hydrology.underpass_design_return_period_yr", strict=True)
     _num(h.concentration_min, f"{prefix}.hydrology.concentration_min", strict=True)
+    _num(h.pipe_velocity_m_s, f"{prefix}.hydrology.pipe_velocity_m_s", strict=True)
     if not 0 <= h.runoff_coefficient <= 1:
         raise _err(f"{prefix}.hydrology.runoff_coefficient", "must be in [0, 1]")
     _num(h.underpass_area_m2, f"{prefix}.hydrology.underpass_area_m2", strict=True)

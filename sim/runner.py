@@ -109,11 +109,21 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         from analysis import headline, load_run
 
         summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards)
+        if any(h.kind == "weather.rain" for h in prep.hazards):
+            from analysis.flood import flood_headline
+            from sim.flood_twin import write_dry_twin
+
+            dry = load_run(write_dry_twin(prep, run_dir)) if cfg.scenario.waterlogging.dry_twin else None
+            summary["flood"] = flood_headline(load_run(run_dir), dry)
         if cfg.run.report:
             from analysis.report import write_report
 
             write_report(run_dir, horizon_s=cfg.run.horizon_s, standards=dataclasses.asdict(cfg.standards),
                          summary=summary)
+            if "flood" in summary:
+                from analysis.flood_report import add_flood_section
+
+                add_flood_section(run_dir, summary["flood"])
         summary["status"] = "ok"
     except BaseException as exc:
         summary["status"] = "failed"
