@@ -239,3 +239,34 @@ def test_missing_csv_file_is_a_config_error() -> None:
         validate(cfg)
     assert err.value.key == "scenario.waterlogging.storm.csv_file"
 
+
+
+def test_a_scene_cut_off_during_turnout_waits_for_a_route() -> None:
+    import simpy
+
+    from sim.dispatch import Dispatcher, Incident, Unit, serve
+    from sim.roads import RoadState
+
+    city = line_city(3)  # 100 s per link
+    env = simpy.Environment()
+    roads = RoadState(city.roads)
+    records: list[tuple[float, str]] = []
+    unit = Unit(spec=city.stations[0].units[0], home=0, turnout_s=60.0, node=0)
+    d = Dispatcher(env, roads, [unit], lambda r: records.append((r.t_s, r.kind)))
+    inc = Incident(id=1, type="fire", severity=1, source="test", scope="roads.node.2", node=2, zone="",
+                   t_occur=0.0, rng=np.random.default_rng(0))
+    inc.controlled = env.event()
+    unit.proc = env.process(serve(env, unit, d))
+
+    def script() -> object:
+        yield env.timeout(1.0)
+        d.request(inc, "engine")
+        yield env.timeout(29.0)
+        roads.close(1)  # during turnout
+        yield env.timeout(470.0)
+        roads.open(1)  # at t = 500
+
+    env.process(script())
+    env.run(until=2000.0)
+    # turnout ends at 61 s; the route is checked at 61, 121, ..., 541 s (open from 500 s)
+    assert records == [(1.0, "dispatch"), (541.0, "enroute"), (741.0, "arrive")]
