@@ -39,6 +39,7 @@ __all__ = [
     "closed_roads",
     "coverage",
     "flood_headline",
+    "flood_metrics_flat",
     "flood_peak_time",
     "flood_points",
     "flooded_road_km_h",
@@ -237,4 +238,21 @@ def flood_headline(run: Run, dry: Run | None = None, aim_s: float = 7200.0) -> d
             over = _ev(run, "flood_over")
             t1 = float(over["t_s"].min()) if len(over) else _horizon(run)
             out["response_inflation_flood"] = response_inflation(run, dry, (rain0, t1))
+    return out
+
+
+def flood_metrics_flat(flood: dict[str, Any]) -> dict[str, float]:
+    """The scalar numbers of :func:`flood_headline`, flattened with a ``flood_`` prefix (for sweeps)."""
+    out: dict[str, float] = {}
+
+    def put(prefix: str, d: dict[str, Any]) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict):
+                put(f"{prefix}{k}_", v)
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[f"{prefix}{k}"] = v
+            elif v is None:
+                out[f"{prefix}{k}"] = float("nan")
+
+    put("flood_", flood)
     return out

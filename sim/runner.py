@@ -110,11 +110,12 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
 
         summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards)
         if any(h.kind == "weather.rain" for h in prep.hazards):
-            from analysis.flood import flood_headline
+            from analysis.flood import flood_headline, flood_metrics_flat
             from sim.flood_twin import write_dry_twin
 
             dry = load_run(write_dry_twin(prep, run_dir)) if cfg.scenario.waterlogging.dry_twin else None
             summary["flood"] = flood_headline(load_run(run_dir), dry)
+            summary["metrics"].update(flood_metrics_flat(summary["flood"]))
         if cfg.run.report:
             from analysis.report import write_report
 

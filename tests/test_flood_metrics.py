@@ -117,6 +117,9 @@ def test_waterlogging_run_writes_the_report(tmp_path: Path) -> None:
     assert f["flood_points"] > 0 and f["peak_closed_roads"] > 0
     assert f["coverage_peak"]["within_300s"] <= f["coverage_dry"]["within_300s"]
     assert "response_inflation_all" in f
+    m = summary["metrics"]
+    assert m["flood_vehicles_trapped"] == f["vehicles_trapped"]
+    assert m["flood_coverage_peak_within_300s"] == f["coverage_peak"]["within_300s"]
     for name in ("flood_hyetograph.png", "flood_map.png", "flood_response.png"):
         assert (tmp_path / "figures" / name).stat().st_size > 1000
     assert "Waterlogging" in (tmp_path / "report.html").read_text(encoding="utf-8")
