@@ -5,7 +5,9 @@ dispatcher, processes) -> run(until=horizon) -> finalize (work still open at
 the horizon gets an explicit ``open_at_end`` record). The engine owns every
 consequence of a hazard: a burst depressurises its segment, a crew isolates
 it (valves may fail and widen it), the road over the main closes for the
-repair, customers get water back at restoration.
+repair, customers get water back at restoration. Rain (a ``weather.rain``
+hazard) is handed to :mod:`sim.flood_process`, which floods roads and raises
+its own incidents; the engine keeps small hooks for it.
 
 Randomness: each incident draws from its own stream, keyed by where it came
 from (``call.K`` for the K-th background call, ``hazard.H3`` for a hazard), so
