@@ -228,6 +228,7 @@ def flood_headline(run: Run, dry: Run | None = None, aim_s: float = 7200.0) -> d
         "clear_after_rain_max_s": float(pts["clear_after_rain_s"].max()) if len(pts) else 0.0,
         "clear_after_rain_median_s": float(pts["clear_after_rain_s"].median()) if len(pts) else 0.0,
         "vehicles_trapped": int((inc["type"] == "vehicle_trapped").sum()),
+        "people_trapped_calls": int((inc["type"] == "people_trapped").sum()),
         "flood_peak_t_s": peak_t,
         "coverage_dry": coverage(run, None),
         "coverage_peak": coverage(run, peak_t) if np.isfinite(peak_t) else coverage(run, None),

@@ -130,6 +130,7 @@ def _rows(flood: dict[str, Any]) -> list[tuple[str, str]]:
         ("Flooded road-km·h (> 10 cm)", f"{flood['flooded_road_km_h']:.1f}"),
         ("Peak roads closed to units", str(flood["peak_closed_roads"])),
         ("Vehicles trapped in underpasses", str(flood["vehicles_trapped"])),
+        ("Rescue calls from people trapped by deep water", str(flood.get("people_trapped_calls", 0))),
     ]
     for lim in ("300", "480", "600"):
         key = f"within_{lim}s"

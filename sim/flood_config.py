@@ -15,6 +15,7 @@ from pathlib import Path
 __all__ = [
     "EarlyWarningConfig",
     "HydrologyConfig",
+    "PeopleConfig",
     "PumpTruckConfig",
     "RoadFloodConfig",
     "StormConfig",
@@ -114,6 +115,24 @@ class TrappedConfig:
 
 
 @dataclass
+class PeopleConfig:
+    """People cut off in flooded homes and streets around a deep flooding point.
+
+    When a point first reaches ``depth_m``, the residents living on the nodes
+    under at least that depth (zone population spread evenly over the zone's
+    nodes) make ``calls_per_1000`` rescue calls per 1,000 people, Poisson.
+    Both numbers are assumptions (DOMAIN.md 3.1: moving water of 15 cm can knock
+    a person over; 2016 Nanjing compounds flooded to 1.3 m), configurable.
+    """
+
+    depth_m: float = 0.5
+    calls_per_1000: float = 0.5
+    severity: int = 1
+    run_card: dict[str, int] = field(default_factory=lambda: {"rescue": 1})
+    on_scene_s: float = 2700.0  # wade or boat people out: an assumption
+
+
+@dataclass
 class PumpTruckConfig:
     count: int = 4  # 排涝车 placed round-robin at fire stations
     # 大流量排水抢险车 are rated ~1000-3000 m³/h [K]; 1000 m³/h, an assumption.
@@ -128,6 +147,7 @@ class WaterloggingConfig:
     hydrology: HydrologyConfig = field(default_factory=HydrologyConfig)
     roads: RoadFloodConfig = field(default_factory=RoadFloodConfig)
     trapped: TrappedConfig = field(default_factory=TrappedConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
     pumps: PumpTruckConfig = field(default_factory=PumpTruckConfig)
     # Also run the same day without rain into dry/ for the paired response-time
     # inflation (sim/flood_twin.py); one more engine run.
@@ -208,6 +228,12 @@ def validate_waterlogging(w: WaterloggingConfig, prefix: str = "scenario.waterlo
         raise _err(f"{prefix}.trapped.hourly_share", "needs 24 values >= 0, one per hour")
     if not t.run_card or sum(t.run_card.values()) <= 0:
         raise _err(f"{prefix}.trapped.run_card", "needs at least one unit")
+    pe = w.people
+    _num(pe.depth_m, f"{prefix}.people.depth_m", strict=True)
+    _num(pe.calls_per_1000, f"{prefix}.people.calls_per_1000")
+    _num(pe.on_scene_s, f"{prefix}.people.on_scene_s")
+    if not pe.run_card or sum(pe.run_card.values()) <= 0:
+        raise _err(f"{prefix}.people.run_card", "needs at least one unit")
     p = w.pumps
     if p.count < 0:
         raise _err(f"{prefix}.pumps.count", f"must be >= 0 (got {p.count})")

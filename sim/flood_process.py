@@ -19,7 +19,10 @@ the :class:`sim.flood.FloodState` by the rain that fell in the step, then:
   (inverse CDF of one uniform from the underpass's own stream
   ``flood.underpass.LINK``); each becomes a ``vehicle_trapped`` rescue call
   with its own stream, so a policy change leaves every other draw in place.
-  People trapped in flooded homes are not modelled yet.
+* **People trapped**: when a flooding point first reaches ``people.depth_m``
+  (0.5 m), the residents on the nodes that deep make rescue calls, Poisson
+  at ``calls_per_1000`` (inverse CDF of one uniform from ``flood.people.PIT``);
+  each is a ``people_trapped`` call at the deepest node. Assumptions.
 * **Pump trucks** (``pump_truck`` units at fire stations) set up at the
   nearest node of the catchment above its spill level (reachable while the
   pond stands) and lift ``rate_m3_s`` each until the rain is over and the
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
 __all__ = ["FLOOD_TYPES", "FloodProcess", "attach"]
 
 #: Incident types this module creates.
-FLOOD_TYPES = ("vehicle_trapped", "flood_pumping")
+FLOOD_TYPES = ("vehicle_trapped", "people_trapped", "flood_pumping")
 
 
 class FloodProcess:
@@ -87,6 +90,9 @@ class FloodProcess:
         self.under_links = np.nonzero(roads.underpass)[0]
         self.u_under = {int(i): float(world.streams.fresh(f"flood.underpass.{i}").random())
                         for i in self.under_links}
+        self.u_people = [float(world.streams.fresh(f"flood.people.{int(p)}").random()) for p in self.catch.pits]
+        self.people_done = np.zeros(self.catch.n, bool)
+        self.node_pop = self._node_population()
         self.staging = self._staging_nodes()
         self.units = self._pump_units()
 
@@ -104,6 +110,18 @@ class FloodProcess:
             d2 = (r.x_m[ok] - r.x_m[pit]) ** 2 + (r.y_m[ok] - r.y_m[pit]) ** 2
             out[c] = int(ok[np.argmin(d2)])
         return out
+
+    def _node_population(self) -> np.ndarray:
+        """Zone population spread evenly over the nodes nearest each zone's centre."""
+        r, zones = self.w.city.roads, self.w.city.zones
+        if not zones:
+            return np.zeros(r.n_nodes)
+        zx = np.array([z.x_m for z in zones])
+        zy = np.array([z.y_m for z in zones])
+        owner = np.argmin((r.x_m[:, None] - zx[None, :]) ** 2 + (r.y_m[:, None] - zy[None, :]) ** 2, axis=1)
+        counts = np.bincount(owner, minlength=len(zones)).astype(float)
+        pop = np.array([z.population for z in zones], dtype=float)
+        return np.asarray(pop[owner] / np.maximum(counts[owner], 1.0))
 
     def _pump_units(self) -> list[Unit]:
         fire = sorted((s for s in self.w.city.stations if s.kind == "fire"), key=lambda s: s.id)
@@ -147,9 +165,10 @@ class FloodProcess:
     def work(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
         """On scene: a trapped-vehicle rescue takes its time; a pump truck pumps until the point clears."""
         env = self.w.env
-        if inc.type == "vehicle_trapped":
-            if self.cfg.trapped.on_scene_s > 0:
-                yield env.timeout(self.cfg.trapped.on_scene_s)
+        if inc.type in ("vehicle_trapped", "people_trapped"):
+            t = self.cfg.trapped.on_scene_s if inc.type == "vehicle_trapped" else self.cfg.people.on_scene_s
+            if t > 0:
+                yield env.timeout(t)
             return
         c = int(inc.extra["catchment"])
         thr = self.cfg.hydrology.flood_point_depth_m
@@ -224,6 +243,9 @@ class FloodProcess:
                 self.point_start[c] = env.now
                 self.w.record(Record(env.now, "flood_point", f"roads.node.{pit}", None, round(float(depth[c]), 4)))
                 self.request_pump(c, "flooding point")
+            if not self.people_done[c] and depth[c] >= self.cfg.people.depth_m:
+                self.people_done[c] = True
+                self.trap_people(c)
             elif self.point_on[c] and depth[c] <= thr:
                 self.point_on[c] = False
                 self.w.record(Record(env.now, "flood_clear", f"roads.node.{pit}", None,
@@ -266,6 +288,14 @@ class FloodProcess:
                 self.w.record(Record(env.now, "road_open", f"roads.link.{int(jj)}", None, 0.0,
                                      "early warning: reopened to public traffic"))
 
+    def trap_people(self, c: int) -> None:
+        """Rescue calls from residents around catchment ``c``'s low point (see module docstring)."""
+        pe = self.cfg.people
+        pit = int(self.catch.pits[c])
+        for j in range(_people_calls(self, c)):
+            self.new_incident("people_trapped", pit, f"roads.node.{pit}", pe.severity, f"people.{pit}.{j}",
+                              pe.run_card)
+
     def trap(self, link: int) -> None:
         """Vehicles caught in underpass ``link`` as it passes the car limit (none if closed beforehand)."""
         self.trapped_done[link] = True
@@ -280,6 +310,13 @@ class FloodProcess:
         for j in range(n):
             self.new_incident("vehicle_trapped", node, f"roads.link.{link}", t.severity,
                               f"trapped.{link}.{j}", t.run_card)
+
+
+def _people_calls(fp: FloodProcess, c: int) -> int:
+    pe = fp.cfg.people
+    deep = (fp.catch.of_node == c) & (fp.state.node_depth(fp.elev) >= pe.depth_m)
+    lam = pe.calls_per_1000 * float(fp.node_pop[deep].sum()) / 1000.0
+    return int(poisson.ppf(fp.u_people[c], lam)) if lam > 0 else 0
 
 
 def attach(world: _World, hazards: list[Hazard], cfg: WaterloggingConfig | None, ew: EarlyWarningConfig | None,

@@ -106,13 +106,14 @@ def _square_city() -> City:
         base.water, customers=np.zeros(4, dtype=np.int64), road_link=np.array([0])))
 
 
-def _flood_run(rain_mm: float, call_t: float = 1000.0) -> engine.RunLog:
+def _flood_run(rain_mm: float, call_t: float = 1000.0, people_per_1000: float = 0.0) -> engine.RunLog:
     city = _square_city()
     sc = ScenarioConfig(name="waterlogging")
     w = sc.waterlogging
     w.hydrology.curve_number = 100.0  # all rain runs off
     w.hydrology.runoff_coefficient = 0.0  # no drainage: the pond stays
     w.pumps.count = 0
+    w.people.calls_per_1000 = people_per_1000
     fixed = ServiceTime(dist="fixed", median_s=60.0)
     pol = PolicyConfig()
     pol.dispatch.call_processing = dataclasses.replace(fixed, median_s=0.0)
@@ -134,6 +135,19 @@ def test_closure_on_the_short_route_sends_the_unit_round_the_detour() -> None:
     arrive = [r for r in log.events if r.kind == "arrive"]
     assert len(arrive) == 1
     assert arrive[0].value == pytest.approx(300.0, abs=1e-9)  # 3000 m at 10 m/s; the direct route is 200 s
+
+
+def test_people_trapped_calls_come_from_the_points_own_stream() -> None:
+    from scipy.stats import poisson
+
+    # Node 1 is 1.2 m deep; the zone's 100 people spread over 4 nodes: 25 under deep water.
+    log = _flood_run(300.0, people_per_1000=200.0)
+    u = Streams(0).fresh("flood.people.1").random()
+    expected = int(poisson.ppf(u, 200.0 * 25 / 1000.0))
+    assert expected > 0
+    occur = [r for r in log.events if r.kind == "occur" and r.note == "people_trapped"]
+    assert len(occur) == expected and {r.scope for r in occur} == {"roads.node.1"}
+    assert not [r for r in _flood_run(50.0, people_per_1000=200.0).events if r.note == "people_trapped"]
 
 
 def test_shallow_water_slows_by_pregnolato() -> None:
