@@ -264,6 +264,8 @@ class FloodProcess:
             self.link_depth[i] = d
             scope = f"roads.link.{i}"
             self.w.record(Record(env.now, "flood", scope, None, round(d, 4)))
+            if self.w.roads.is_closed(i) and not self.closed[i]:
+                continue  # closed for another cause (a main repair): leave it to that cause
             if d >= rc.emergency_limit_m:
                 if not self.closed[i]:
                     self.closed[i] = True

@@ -284,3 +284,35 @@ def test_a_scene_cut_off_during_turnout_waits_for_a_route() -> None:
     env.run(until=2000.0)
     # turnout ends at 61 s; the route is checked at 61, 121, ..., 541 s (open from 500 s)
     assert records == [(1.0, "dispatch"), (541.0, "enroute"), (741.0, "arrive")]
+
+
+def test_a_measured_rain_csv_becomes_the_rain_hazard(tmp_path: Path, district: City) -> None:
+    from scenarios.waterlogging import build
+
+    f = tmp_path / "storm.csv"
+    f.write_text("t_s,mm\n600,12\n1200,30\n1800,6\n")
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.storm.kind = "csv"
+    sc.waterlogging.storm.csv_file = str(f)
+    (h,) = build(sc, district, np.random.default_rng(0), 86400.0)
+    assert h.kind == "weather.rain" and h.params["mm"] == pytest.approx([6.0, 6.0, 15.0, 15.0, 3.0, 3.0])
+    assert h.params["total_mm"] == pytest.approx(48.0) and h.params["peak_mm_h"] == pytest.approx(180.0)
+
+
+def test_the_flood_leaves_a_closure_for_another_cause_alone() -> None:
+    from sim.flood_process import attach
+
+    city = _square_city()
+    world = engine._World(city, make_policy(PolicyConfig(), CityConfig()), Streams(0), engine.RunLog())
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.hydrology.curve_number = 100.0
+    sc.waterlogging.hydrology.runoff_coefficient = 0.0
+    sc.waterlogging.pumps.count = 0
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain", params={"step_s": 300.0, "mm": [50.0]})
+    fp = attach(world, [rain], sc.waterlogging, None, 0.0)
+    assert fp is not None
+    world.roads.close(0)  # e.g. a main repair
+    world.env.process(fp.run())
+    world.env.run(until=3600.0)
+    assert world.roads.is_closed(0)
+    assert 1.0 < world.roads.factor[1] < np.inf  # 0.2 m: slowed by the flood
