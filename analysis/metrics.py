@@ -61,7 +61,7 @@ FIRE_TYPES: tuple[str, ...] = ("fire", "highrise_fire", "rescue", "gas_fire", "l
 #: Emergency medical incidents: the NFPA 1710 EMS turnout applies.
 EMS_TYPES: tuple[str, ...] = ("medical",)
 #: Utility work orders: timed like the others, but no response standard applies.
-UTILITY_TYPES: tuple[str, ...] = ("water_main_break", "substation_fault", "feeder_fault")
+UTILITY_TYPES: tuple[str, ...] = ("water_main_break", "substation_fault", "feeder_fault", "flood_pumping")
 
 #: Response-time segments: column name -> label used in tables and figures.
 COMPONENTS: dict[str, str] = {

@@ -18,6 +18,12 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from sim.fire_config import EbikeFireConfig, FireResponseConfig, validate_fire
+from sim.flood_config import (
+    EarlyWarningConfig,
+    WaterloggingConfig,
+    validate_early_warning,
+    validate_waterlogging,
+)
 
 __all__ = [
     "AmbulanceConfig",
@@ -278,6 +284,7 @@ class ScenarioConfig:
     power_outage: PowerOutageConfig = field(default_factory=PowerOutageConfig)
     gas_leak: GasLeakConfig = field(default_factory=GasLeakConfig)
     ebike_fire: EbikeFireConfig = field(default_factory=EbikeFireConfig)  # sim/fire_config.py
+    waterlogging: WaterloggingConfig = field(default_factory=WaterloggingConfig)  # sim/flood_config.py
 
 
 @dataclass
@@ -506,6 +513,7 @@ class PolicyConfig:
     # Duty rosters by unit kind (e.g. power_crew, gas_crew, water_crew); kinds not listed work around the clock.
     shifts: dict[str, ShiftConfig] = field(default_factory=dict)
     fire: FireResponseConfig = field(default_factory=FireResponseConfig)  # sim/fire_config.py
+    early_warning: EarlyWarningConfig = field(default_factory=EarlyWarningConfig)  # sim/flood_config.py
 
 
 # ---------------------------------------------------------------------- run
@@ -708,6 +716,8 @@ def validate(cfg: Config) -> Config:
     _check(0 < pw.pressure_zone_quantile <= 1, "city.power.pressure_zone_quantile", "must be in (0, 1]")
     _check(pw.people_per_substation > 0, "city.power.people_per_substation", "must be > 0")
     validate_fire(cfg.scenario.ebike_fire, cfg.policy.fire, cfg.run.horizon_s)
+    validate_waterlogging(cfg.scenario.waterlogging)
+    validate_early_warning(cfg.policy.early_warning)
     s = cfg.standards
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg

@@ -230,6 +230,10 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
             if turnout and unit.turnout_s > 0:
                 yield env.timeout(unit.turnout_s)
+            # A closure during turnout (a flooded road) may cut the scene off:
+            # wait where it is and look again each minute until a route opens.
+            while not np.isfinite(d.roads.time(unit.node, inc.node)):
+                yield env.timeout(60.0)
             t_enroute = env.now
             log(Record(env.now, "enroute", unit.scope, inc.id))
             # Travel time at the road state of departure; a closure later

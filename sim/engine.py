@@ -8,7 +8,9 @@ it (valves may fail and widen it), the road over the main closes for the
 repair, customers get water back at restoration. Power faults cascade through
 the dependency graph of :mod:`sim.lifelines` (feeders, booster pumps and the
 pressure zones they lift, high-rise boosters, traffic signals, elevators,
-hospitals); every consequence is logged with its cause.
+hospitals); every consequence is logged with its cause. Rain (a
+``weather.rain`` hazard) is handed to :mod:`sim.flood_process`, which floods
+roads and raises its own incidents; the engine keeps small hooks for it.
 
 Randomness: each incident draws from its own stream, keyed by where it came
 from (``call.K`` for the K-th background call, ``hazard.H3`` for a hazard), so
@@ -28,8 +30,10 @@ from scenarios.background import Call
 from scenarios.base import Hazard
 from sim import fire_response
 from sim.city import City
+from sim.config import ScenarioConfig
 from sim.dispatch import Dispatcher, Incident, Unit, serve
 from sim.district_power import node_zones
+from sim.flood_process import FLOOD_TYPES, FloodProcess, attach
 from sim.gas import GasState
 from sim.lifelines import Change, LifelineState, build_graph, elevators_in, zone_links
 from sim.log import Record, ServiceRecord
@@ -96,6 +100,7 @@ class _World:
         self.gas = GasState(city.gas, city.roads.n_nodes) if city.gas is not None else None
         self.gas_index = {pid: j for j, pid in enumerate(city.gas.pipe_ids)} if city.gas is not None else {}
         self._gas_out = 0
+        self.flood: FloodProcess | None = None
 
     # --------------------------------------------------------------- rosters
     def _make_rosters(self) -> dict[str, tuple[float, float, set[str]]]:
@@ -291,7 +296,7 @@ class _World:
         if processing > 0:
             yield env.timeout(processing)
         inc.t_ready = env.now
-        card = pol.dispatch.run_cards.get(inc.type, {})
+        card = pol.dispatch.run_cards.get(inc.type) or inc.extra.get("card", {})
         any_unit = False
         for kind in sorted(card):
             for _ in range(card[kind]):
@@ -343,6 +348,8 @@ class _World:
             inc.extra["stopped"] = True
         if inc.type in ("gas_leak", "lpg_leak") and "evacuated" in inc.extra:
             self.record(Record(env.now, "all_clear", inc.scope, inc.id, float(inc.extra["evacuated"])))
+        elif inc.type in FLOOD_TYPES and self.flood is not None:
+            yield from self.flood.work(inc)
         inc.t_control = env.now
         self.record(Record(env.now, "control", inc.scope, inc.id))
         assert inc.controlled is not None
@@ -413,9 +420,7 @@ class _World:
             self._signal_links[zone] = zone_links(self.city.roads.u, self.city.roads.v, self._node_zone, k)
         links = self._signal_links[zone]
         for link in links:
-            now = float(self.roads.factor[link])
-            if np.isfinite(now):
-                self.roads.set_factor(int(link), now * f if dark else max(1.0, now / f))
+            self.roads.set_cause("signals", int(link), f if dark else None)
         return float(len(links))
 
     def _entrapments(self, comp: str, hr: str) -> int:
@@ -552,7 +557,7 @@ class _World:
         self.record(Record(env.now, "isolate", inc.scope, inc.id, float(self._out), f"segment={seg}"))
         link = int(w.road_link[j])
         if link >= 0:
-            self.roads.close(link)
+            self.roads.set_cause("repair", link, np.inf)
             self.record(Record(env.now, "road_close", f"roads.link.{link}", inc.id, None, "main repair"))
         big = w.diameter_mm[j] >= rep.large_diameter_mm
         duration = draw(rep.large if big else rep.small, inc.extra["u_repair"])
@@ -562,7 +567,7 @@ class _World:
         self.service_changed(f"{inc.scope} restored")
         self.record(Record(env.now, "restore", inc.scope, inc.id))
         if link >= 0:
-            self.roads.open(link)
+            self.roads.set_cause("repair", link, None)
             self.record(Record(env.now, "road_open", f"roads.link.{link}", inc.id))
 
 
@@ -573,11 +578,19 @@ def run(
     policy: Policy,
     horizon_s: float,
     streams: Streams,
+    scenario: ScenarioConfig | None = None,
+    start_hour: float = 0.0,
 ) -> RunLog:
-    """Simulate ``[0, horizon_s)`` and return the log (nothing is written here)."""
+    """Simulate ``[0, horizon_s)`` and return the log (nothing is written here).
+
+    ``scenario`` and ``start_hour`` (local hour of t = 0) matter only to the
+    flood (:mod:`sim.flood_process`), which runs when the hazards hold rain.
+    """
     log = RunLog(horizon_s=horizon_s)
     world = _World(city, policy, streams, log)
     env = world.env
+    world.flood = attach(world, hazards, scenario.waterlogging if scenario else None,
+                         policy.cfg.early_warning, start_hour)
     total = world.water.total
     # Customers with no path to a plant are out from the start (a loaded
     # network may have them); the generated district has none.
@@ -598,6 +611,10 @@ def run(
     incidents = world.make_incidents(calls, hazards)
     for inc in incidents:
         env.process(world.lifecycle(inc))
+    if world.flood is not None:
+        env.process(world.flood.run())
+        if policy.cfg.early_warning.enabled:
+            env.process(world.flood.early_warning())
     env.run(until=horizon_s)
     incidents = world.incidents
     fire_response.finalize(world, incidents, horizon_s)

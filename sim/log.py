@@ -93,8 +93,8 @@ EVENT_KINDS: dict[str, str] = {
     "repair": "repair starts; scope = water.pipe.ID or power.*; value = expected duration s",
     "restore": "main, substation or feeder back in service; scope = water.pipe.ID, gas.pipe.ID (value = customers "
                "left to relight) or power.*",
-    "road_close": "road link closed; scope = roads.link.ID",
-    "road_open": "road link reopened; scope = roads.link.ID",
+    "road_close": "road link closed; scope = roads.link.ID; flood: value = depth m, note = flood (closed to units) or 'early warning: closed to public traffic' (units may pass)",
+    "road_open": "road link reopened; scope = roads.link.ID; flood: value = depth m, note as road_close",
     "power_fault": "a substation or feeder fails; scope = power.substation.ID or power.feeder.ID",
     "lifeline_down": "a component goes down; scope = component; value = what it affects "
                      "(customers, lifted nodes, households, links, trapped elevators, backup h); note = cause=<scope>",
@@ -112,6 +112,15 @@ EVENT_KINDS: dict[str, str] = {
     "first_water": "first water on the fire; scope = unit (or units.street_team); value = s after ignition; note = pressure or relay",
     "exposed": "fire outcome at first water (or the horizon); scope = building; value = expected people exposed to untenable conditions",
     "casualties": "fire outcome at first water (or the horizon); scope = building; value = expected casualties (coarse model, sim/fire.py)",
+    "rain_start": "rain begins; scope = weather.rain; value = storm total mm",
+    "rain_end": "the last step of rain has fallen; scope = weather.rain; value = rain so far mm",
+    "flood": "water depth on a road link changed (rounded to the depth step); scope = roads.link.ID; value = depth m",
+    "road_slow": "flood slow-down of a link; scope = roads.link.ID; value = travel-time factor (1 = dry); note = depth",
+    "ponding": "depth at a catchment's low point changed; scope = roads.node.ID; value = depth m",
+    "flood_point": "a flooding point starts (low point deeper than the threshold, 10 cm); scope = roads.node.ID; value = depth m",
+    "flood_clear": "a flooding point clears; scope = roads.node.ID; value = how long it lasted s",
+    "flood_over": "no water stored anywhere after the rain; scope = weather.rain; value = overflow m3",
+    "warning": "early warning issued; scope = weather.rain; value = forecast peak intensity mm/h",
     "horizon": "the run stops; scope = run",
 }
 

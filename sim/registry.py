@@ -23,4 +23,5 @@ SCENARIOS: dict[str, str] = {
     "gas_leak": "scenarios.gas_leak:build",
     "ebike_fire": "scenarios.ebike_fire:build",
     "ebike_fire_case_0223": "scenarios.ebike_fire:build",  # the 2·23 replay: explicit fire, same generator
+    "waterlogging": "scenarios.waterlogging:build",
 }

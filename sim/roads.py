@@ -25,7 +25,10 @@ class RoadState:
     """Mutable road state over an immutable :class:`Roads`.
 
     ``factor[i]`` multiplies the free-flow travel time of link ``i``;
-    ``inf`` closes it. ``version`` increases on every change.
+    ``inf`` closes it. ``version`` increases on every change. Several causes
+    may act on one link at once (a main repair, a flood, dark signals): each
+    sets its own factor with :meth:`set_cause`, and the link's factor is their
+    product, so one cause clearing leaves the others in force.
     """
 
     def __init__(self, roads: Roads, cache_size: int = 4096) -> None:
@@ -33,6 +36,7 @@ class RoadState:
         self.n = roads.n_nodes
         self.base_s = roads.travel_time_s().astype(float)
         self.factor = np.ones(roads.n_links)
+        self._causes: dict[str, dict[int, float]] = {}
         self.version = 0
         self._cache_size = cache_size
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -45,18 +49,36 @@ class RoadState:
         self._arc_link = np.concatenate([np.arange(roads.n_links), np.nonzero(two)[0]])
 
     # ---------------------------------------------------------------- state
-    def set_factor(self, link: int, factor: float) -> None:
-        if factor <= 0:
+    def set_cause(self, cause: str, link: int, factor: float | None) -> None:
+        """Set ``cause``'s factor on ``link`` (``inf`` closes it; ``None`` or 1 clears the cause there)."""
+        if factor is not None and not factor > 0:
             raise ValueError(f"roads.link.{link}: factor must be > 0 (got {factor})")
-        if self.factor[link] != factor:
-            self.factor[link] = factor
+        layer = self._causes.setdefault(cause, {})
+        if factor is None or factor == 1.0:
+            layer.pop(link, None)
+        else:
+            layer[link] = float(factor)
+        f = 1.0
+        for name in sorted(self._causes):
+            v = self._causes[name].get(link)
+            if v is not None:
+                f *= v
+        if self.factor[link] != f:
+            self.factor[link] = f
             self._changed()
 
+    def cause_factor(self, cause: str, link: int) -> float:
+        """``cause``'s own factor on ``link`` (1 when it has none)."""
+        return self._causes.get(cause, {}).get(link, 1.0)
+
+    def set_factor(self, link: int, factor: float) -> None:
+        self.set_cause("default", link, factor)
+
     def close(self, link: int) -> None:
-        self.set_factor(link, np.inf)
+        self.set_cause("default", link, np.inf)
 
     def open(self, link: int) -> None:
-        self.set_factor(link, 1.0)
+        self.set_cause("default", link, None)
 
     def is_closed(self, link: int) -> bool:
         return bool(np.isinf(self.factor[link]))

@@ -99,7 +99,9 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "n_background_calls": len(prep.calls),
     }
     try:
-        result = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams)
+        start = datetime.fromisoformat(cfg.run.start)
+        result = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams,
+                            scenario=cfg.scenario, start_hour=start.hour + start.minute / 60.0)
         summary["sim_runtime_s"] = round(time.perf_counter() - t0, 3)
         summary["n_events"] = len(result.events)
         summary["n_incidents"] = len(result.incidents)
@@ -109,11 +111,22 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
 
         summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards,
                                       summary=summary)
+        if any(h.kind == "weather.rain" for h in prep.hazards):
+            from analysis.flood import flood_headline, flood_metrics_flat
+            from sim.flood_twin import write_dry_twin
+
+            dry = load_run(write_dry_twin(prep, run_dir)) if cfg.scenario.waterlogging.dry_twin else None
+            summary["flood"] = flood_headline(load_run(run_dir), dry)
+            summary["metrics"].update(flood_metrics_flat(summary["flood"]))
         if cfg.run.report:
             from analysis.report import write_report
 
             write_report(run_dir, horizon_s=cfg.run.horizon_s, standards=dataclasses.asdict(cfg.standards),
                          summary=summary)
+            if "flood" in summary:
+                from analysis.flood_report import add_flood_section
+
+                add_flood_section(run_dir, summary["flood"])
         summary["status"] = "ok"
     except BaseException as exc:
         summary["status"] = "failed"

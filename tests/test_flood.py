@@ -1,0 +1,318 @@
+"""Waterlogging: rain, hydrology, roads in the engine, determinism, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scenarios.background import Call
+from scenarios.base import Hazard
+from sim import engine
+from sim.city import City, Roads, Station, UnitSpec
+from sim.config import CityConfig, Config, ConfigError, PolicyConfig, ScenarioConfig, ServiceTime, validate
+from sim.flood import (
+    FloodState,
+    build_catchments,
+    chicago_depths,
+    forecast_peaks,
+    pregnolato_kmh,
+    read_rain_csv,
+)
+from sim.flood_config import StormConfig, WaterloggingConfig
+from sim.policy import make_policy
+from sim.rng import Streams
+from sim.runner import build_city, simulate
+from tests.conftest import line_city
+
+
+@pytest.fixture(scope="module")
+def district() -> City:
+    return build_city(CityConfig(), Streams(0))
+
+
+def test_chicago_storm_matches_the_idf_depth_and_peaks_at_r() -> None:
+    # DOMAIN.md 3.3: a = 20, b = 10, c = 0.8, r = 0.4, t_d = 120 min -> 48.872 mm.
+    s = StormConfig(idf_a1_mm_min=20.0, idf_c=0.0, return_period_yr=1.0, idf_b_min=10.0, idf_n=0.8,
+                    peak_ratio=0.4, duration_min=120.0)
+    mm = chicago_depths(s, 60.0)
+    assert len(mm) == 120
+    assert mm.sum() == pytest.approx(48.872, abs=1e-3)
+    assert int(np.argmax(mm)) in (47, 48)  # the step holding t = 48 min
+
+
+def test_pregnolato_speeds_follow_the_published_table() -> None:
+    v = pregnolato_kmh(np.array([0.0, 0.1, 0.2, 0.3]))
+    assert v == pytest.approx([86.9448, 40.7, 12.4, 0.0], abs=0.1)
+
+
+def test_mass_balance_per_catchment(district: City) -> None:
+    w = WaterloggingConfig()
+    catch = build_catchments(district.roads, w.hydrology, w.storm)
+    st = FloodState(catch, w.hydrology)
+    pumps = np.zeros(catch.n)
+    pumps[:3] = 0.5
+    seen_stored = False
+    for r in np.concatenate([chicago_depths(w.storm, 300.0), np.zeros(12)]):
+        st.step(float(r), 300.0, pumps)
+        out = st.loss_m3 + st.drained_m3 + st.pumped_m3 + st.stored + st.overflow_m3
+        np.testing.assert_allclose(out, st.rain_m3, rtol=1e-12, atol=1e-6)
+        seen_stored |= bool(st.stored.sum() > 0)
+    assert seen_stored and st.overflow_m3.sum() > 0 and st.pumped_m3.sum() > 0
+    assert st.drained_m3.sum() > st.pumped_m3.sum()
+    # the stage-volume relation is inverted exactly
+    for c in range(catch.n):
+        z = catch.level_of(c, float(st.stored[c]))
+        assert catch.volume_at(c, z) == pytest.approx(st.stored[c], rel=1e-9, abs=1e-6)
+
+
+def test_no_rain_no_ponding(district: City) -> None:
+    w = WaterloggingConfig()
+    catch = build_catchments(district.roads, w.hydrology, w.storm)
+    peaks = forecast_peaks(catch, w.hydrology, np.zeros(24), 12)
+    assert not peaks.any()
+
+
+def test_heavier_storm_is_never_shallower(district: City) -> None:
+    w = WaterloggingConfig()
+    catch = build_catchments(district.roads, w.hydrology, w.storm)
+    peaks = []
+    for p in (2.0, 10.0, 50.0, 100.0):
+        s = dataclasses.replace(w.storm, return_period_yr=p)
+        peaks.append(forecast_peaks(catch, w.hydrology, chicago_depths(s, 300.0), 24))
+    for lo, hi in zip(peaks, peaks[1:], strict=False):
+        assert np.all(hi >= lo - 1e-12)
+    assert peaks[-1].sum() > peaks[0].sum()
+
+
+# ------------------------------------------------------------------ engine
+def _square_city() -> City:
+    """0 -- 1 -- 2 short route through a dip at node 1; 0 -- 3 -- 2 a longer detour on high ground."""
+    x = np.array([0.0, 1000.0, 2000.0, 1000.0])
+    y = np.array([0.0, 0.0, 0.0, 1000.0])
+    elev = np.array([10.0, 5.0, 10.0, 20.0])
+    u = np.array([0, 1, 0, 3])
+    v = np.array([1, 2, 3, 2])
+    length = np.array([1000.0, 1000.0, 1500.0, 1500.0])
+    m = 4
+    roads = Roads(x_m=x, y_m=y, elev_m=elev, u=u, v=v, length_m=length, speed_kmh=np.full(m, 36.0),
+                  road_class=np.full(m, 2), oneway=np.zeros(m, bool), bridge=np.zeros(m, bool),
+                  tunnel=np.zeros(m, bool), underpass=np.zeros(m, bool))
+    base = line_city(2)
+    st = Station(id="FS1", kind="fire", node=0, units=(UnitSpec(id="FS1.E1", kind="engine", station="FS1"),))
+    return dataclasses.replace(base, roads=roads, stations=(st,), water=dataclasses.replace(
+        base.water, customers=np.zeros(4, dtype=np.int64), road_link=np.array([0])))
+
+
+def _flood_run(rain_mm: float, call_t: float = 1000.0, people_per_1000: float = 0.0) -> engine.RunLog:
+    city = _square_city()
+    sc = ScenarioConfig(name="waterlogging")
+    w = sc.waterlogging
+    w.hydrology.curve_number = 100.0  # all rain runs off
+    w.hydrology.runoff_coefficient = 0.0  # no drainage: the pond stays
+    w.pumps.count = 0
+    w.people.calls_per_1000 = people_per_1000
+    fixed = ServiceTime(dist="fixed", median_s=60.0)
+    pol = PolicyConfig()
+    pol.dispatch.call_processing = dataclasses.replace(fixed, median_s=0.0)
+    pol.dispatch.run_cards = {"fire": {"engine": 1}}
+    pol.dispatch.on_scene = {"fire": fixed}
+    cc = CityConfig()
+    cc.fire.turnout_s = 0.0
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain",
+                  params={"step_s": 300.0, "mm": [rain_mm]})
+    return engine.run(city, [rain], [Call(call_t, "fire", 2)], make_policy(pol, cc), 7200.0, Streams(0),
+                      scenario=sc)
+
+
+def test_closure_on_the_short_route_sends_the_unit_round_the_detour() -> None:
+    # 300 mm on 2 km² stored on node 1's 0.5 km² cell: 1.2 m deep, links 0-1, 1-2 closed (>= 0.6 m).
+    log = _flood_run(300.0)
+    closed = {r.scope for r in log.events if r.kind == "road_close"}
+    assert closed == {"roads.link.0", "roads.link.1"}
+    arrive = [r for r in log.events if r.kind == "arrive"]
+    assert len(arrive) == 1
+    assert arrive[0].value == pytest.approx(300.0, abs=1e-9)  # 3000 m at 10 m/s; the direct route is 200 s
+
+
+def test_people_trapped_calls_come_from_the_points_own_stream() -> None:
+    from scipy.stats import poisson
+
+    # Node 1 is 1.2 m deep; the zone's 100 people spread over 4 nodes: 25 under deep water.
+    log = _flood_run(300.0, people_per_1000=200.0)
+    u = Streams(0).fresh("flood.people.1").random()
+    expected = int(poisson.ppf(u, 200.0 * 25 / 1000.0))
+    assert expected > 0
+    occur = [r for r in log.events if r.kind == "occur" and r.note == "people_trapped"]
+    assert len(occur) == expected and {r.scope for r in occur} == {"roads.node.1"}
+    assert not [r for r in _flood_run(50.0, people_per_1000=200.0).events if r.note == "people_trapped"]
+
+
+def test_shallow_water_slows_by_pregnolato() -> None:
+    # 50 mm: 0.2 m at node 1, links through it slowed, not closed; the detour (300 s) is now faster.
+    log = _flood_run(50.0)
+    assert not [r for r in log.events if r.kind == "road_close"]
+    slow = {r.scope: r.value for r in log.events if r.kind == "road_slow"}
+    assert slow["roads.link.0"] == pytest.approx(86.9448 / float(pregnolato_kmh(0.2)), rel=1e-3)
+    arrive = [r for r in log.events if r.kind == "arrive"]
+    assert arrive[0].value == pytest.approx(300.0, abs=1e-9)
+
+
+def test_no_rain_no_closures_in_the_engine() -> None:
+    log = _flood_run(0.0)
+    kinds = {r.kind for r in log.events}
+    assert not kinds & {"flood", "road_close", "road_slow", "flood_point", "ponding"}
+    arrive = [r for r in log.events if r.kind == "arrive"]
+    assert arrive[0].value == pytest.approx(200.0, abs=1e-9)
+
+
+def _cfg(policy_ew: bool = False) -> Config:
+    cfg = Config()
+    cfg.scenario = ScenarioConfig(name="waterlogging")
+    cfg.scenario.waterlogging.storm.start_s = 1800.0
+    cfg.run.horizon_s = 5 * 3600.0
+    cfg.run.start = "2026-07-15T21:00:00"
+    cfg.run.report = False
+    cfg.policy.early_warning.enabled = policy_ew
+    cfg.policy.early_warning.lead_s = 1800.0
+    return cfg
+
+
+def test_determinism_and_common_random_numbers(tmp_path: Path) -> None:
+    simulate(_cfg(), tmp_path / "a")
+    simulate(_cfg(), tmp_path / "b")
+    simulate(_cfg(True), tmp_path / "c")
+    for name in ("events.csv", "incidents.csv", "hazards.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    import pandas as pd
+
+    a = pd.read_csv(tmp_path / "a" / "incidents.csv")
+    c = pd.read_csv(tmp_path / "c" / "incidents.csv")
+    bg_a = a[a.source == "background"][["t_occur_s", "type", "node"]].reset_index(drop=True)
+    bg_c = c[c.source == "background"][["t_occur_s", "type", "node"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(bg_a, bg_c)
+    assert (a.type == "vehicle_trapped").sum() > (c.type == "vehicle_trapped").sum()
+    assert (tmp_path / "a" / "hazards.csv").read_bytes() == (tmp_path / "c" / "hazards.csv").read_bytes()
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        ("storm.return_period_yr", -5.0, "scenario.waterlogging.storm.return_period_yr"),
+        ("storm.peak_ratio", 1.5, "scenario.waterlogging.storm.peak_ratio"),
+        ("storm.peak_ratio", -0.1, "scenario.waterlogging.storm.peak_ratio"),
+        ("hydrology.curve_number", 0.0, "scenario.waterlogging.hydrology.curve_number"),
+        ("roads.emergency_limit_m", 0.1, "scenario.waterlogging.roads.emergency_limit_m"),
+    ],
+)
+def test_bad_config_names_the_key(path: str, value: float, key: str) -> None:
+    cfg = Config()
+    obj = cfg.scenario.waterlogging
+    *parents, leaf = path.split(".")
+    for p in parents:
+        obj = getattr(obj, p)
+    setattr(obj, leaf, value)
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    assert err.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        ("t_s,mm\n300,1.5\n600,abc\n", 3, "not a number"),
+        ("t_s,mm\n300,1.5\n200,1.0\n", 3, "must increase"),
+        ("300,1.5\n600,-2\n", 2, ">= 0"),
+        ("300,1.5,7\n", 1, "2 fields"),
+    ],
+)
+def test_malformed_rain_csv_names_the_line(tmp_path: Path, text: str, line: int, what: str) -> None:
+    f = tmp_path / "rain.csv"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        read_rain_csv(f, 300.0)
+    assert err.value.key == "scenario.waterlogging.storm.csv_file"
+    assert f"rain.csv:{line}:" in str(err.value) and what in str(err.value)
+
+
+def test_rain_csv_resamples_the_cumulative_curve(tmp_path: Path) -> None:
+    f = tmp_path / "rain.csv"
+    f.write_text("t_s,mm\n600,10\n1200,0\n1500,6\n")
+    mm = read_rain_csv(f, 300.0)
+    assert mm.tolist() == pytest.approx([5.0, 5.0, 0.0, 0.0, 6.0])
+
+
+def test_missing_csv_file_is_a_config_error() -> None:
+    cfg = Config()
+    cfg.scenario.waterlogging.storm.kind = "csv"
+    cfg.scenario.waterlogging.storm.csv_file = "/nonexistent/rain.csv"
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    assert err.value.key == "scenario.waterlogging.storm.csv_file"
+
+
+
+def test_a_scene_cut_off_during_turnout_waits_for_a_route() -> None:
+    import simpy
+
+    from sim.dispatch import Dispatcher, Incident, Unit, serve
+    from sim.roads import RoadState
+
+    city = line_city(3)  # 100 s per link
+    env = simpy.Environment()
+    roads = RoadState(city.roads)
+    records: list[tuple[float, str]] = []
+    unit = Unit(spec=city.stations[0].units[0], home=0, turnout_s=60.0, node=0)
+    d = Dispatcher(env, roads, [unit], lambda r: records.append((r.t_s, r.kind)))
+    inc = Incident(id=1, type="fire", severity=1, source="test", scope="roads.node.2", node=2, zone="",
+                   t_occur=0.0, rng=np.random.default_rng(0))
+    inc.controlled = env.event()
+    unit.proc = env.process(serve(env, unit, d))
+
+    def script() -> object:
+        yield env.timeout(1.0)
+        d.request(inc, "engine")
+        yield env.timeout(29.0)
+        roads.close(1)  # during turnout
+        yield env.timeout(470.0)
+        roads.open(1)  # at t = 500
+
+    env.process(script())
+    env.run(until=2000.0)
+    # turnout ends at 61 s; the route is checked at 61, 121, ..., 541 s (open from 500 s)
+    assert records == [(1.0, "dispatch"), (541.0, "enroute"), (741.0, "arrive")]
+
+
+def test_a_measured_rain_csv_becomes_the_rain_hazard(tmp_path: Path, district: City) -> None:
+    from scenarios.waterlogging import build
+
+    f = tmp_path / "storm.csv"
+    f.write_text("t_s,mm\n600,12\n1200,30\n1800,6\n")
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.storm.kind = "csv"
+    sc.waterlogging.storm.csv_file = str(f)
+    (h,) = build(sc, district, np.random.default_rng(0), 86400.0)
+    assert h.kind == "weather.rain" and h.params["mm"] == pytest.approx([6.0, 6.0, 15.0, 15.0, 3.0, 3.0])
+    assert h.params["total_mm"] == pytest.approx(48.0) and h.params["peak_mm_h"] == pytest.approx(180.0)
+
+
+def test_the_flood_leaves_a_closure_for_another_cause_alone() -> None:
+    from sim.flood_process import attach
+
+    city = _square_city()
+    world = engine._World(city, make_policy(PolicyConfig(), CityConfig()), Streams(0), engine.RunLog())
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.hydrology.curve_number = 100.0
+    sc.waterlogging.hydrology.runoff_coefficient = 0.0
+    sc.waterlogging.pumps.count = 0
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain", params={"step_s": 300.0, "mm": [50.0]})
+    fp = attach(world, [rain], sc.waterlogging, None, 0.0)
+    assert fp is not None
+    world.roads.close(0)  # e.g. a main repair
+    world.env.process(fp.run())
+    world.env.run(until=3600.0)
+    assert world.roads.is_closed(0)
+    assert 1.0 < world.roads.factor[1] < np.inf  # 0.2 m: slowed by the flood
