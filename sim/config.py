@@ -120,6 +120,7 @@ class PowerConfig:
 
     enabled: bool = True
     people_per_substation: int = 150000
+    substation_nodes: list[int] | None = None  # explicit sites (road nodes); replaces the automatic siting
     # A substation's equipment sits this high above the ground at its site
     # (flood threshold, DOMAIN.md 3.6: Sandy's East 14th St was designed for a
     # 12.5 ft surge; Chinese indoor substations raise the floor ~0.3-0.6 m). Assumption.
@@ -426,6 +427,7 @@ class LifelinesConfig:
         DependencyRule("roads.signals", "power.feeder"),
         DependencyRule("elevators", "power.feeder"),
         DependencyRule("hospital", "power.feeder", use_backup=True),
+        DependencyRule("drainage.pump", "power.feeder"),
     ])
     # Dark signals turn intersections into all-way stops: travel on links
     # inside a dark zone is this much slower (assumption).
@@ -724,7 +726,8 @@ def validate(cfg: Config) -> Config:
 
 
 #: Components that may depend on power (policy.lifelines.dependencies[].dependent).
-DEPENDENTS = ("power.feeder", "water.pump", "water.booster", "roads.signals", "elevators", "hospital")
+DEPENDENTS = ("power.feeder", "water.pump", "water.booster", "roads.signals", "elevators", "hospital",
+              "drainage.pump")
 #: Orders in which queued utility repairs are taken (policy.lifelines.restoration_order).
 RESTORATION_ORDERS = ("critical", "customers", "nearest")
 

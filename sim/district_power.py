@@ -106,7 +106,18 @@ def build_power(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], highrise
     population = sum(z.population for z in zones)
     k = max(1, int(np.ceil(population / pc.people_per_substation)))
     k = min(k, len(candidates))
-    sub_nodes = sorted(kmeans_sites(x, y, weight, candidates, k, rng))
+    if pc.substation_nodes is not None:
+        from sim.config import ConfigError
+
+        if not pc.substation_nodes:
+            raise ConfigError("city.power.substation_nodes", "an empty list leaves the city without power; use null")
+        for i, node in enumerate(pc.substation_nodes):
+            if not 0 <= int(node) < roads.n_nodes:
+                raise ConfigError(f"city.power.substation_nodes[{i}]",
+                                  f"node {node} does not exist (the city has nodes 0..{roads.n_nodes - 1})")
+        sub_nodes = sorted(int(n) for n in pc.substation_nodes)
+    else:
+        sub_nodes = sorted(kmeans_sites(x, y, weight, candidates, k, rng))
     substations = tuple(Substation(f"S{i}", int(node), pc.flood_threshold_m)
                         for i, node in enumerate(sub_nodes, start=1))
     sx, sy = x[sub_nodes], y[sub_nodes]

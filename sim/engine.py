@@ -406,6 +406,10 @@ class _World:
             return self._signals(cid, ch.down)
         if cls == "elevators":
             return float(self._entrapments(ch.component, cid)) if ch.down else None
+        if cls == "drainage.pump":
+            if self.flood is not None:
+                self.flood.pump_power(int(cid), on=not ch.down)
+            return None
         if cls == "hospital":
             fac = next(f for f in self.city.facilities if f.id == cid)
             return fac.backup_h
@@ -444,6 +448,21 @@ class _World:
             self.env.process(self.lifecycle(inc))
         return trapped
 
+    def flood_trip(self, comp: str, node: int, depth_m: float) -> None:
+        """Flood water at a substation's site trips it: a substation fault from now."""
+        d = self.policy.cfg.dispatch
+        inc = Incident(
+            id=len(self.incidents) + 1, type="substation_fault", severity=int(d.severity.get("substation_fault", 3)),
+            source="flood", scope=comp, node=node, zone=self.zone_of(node), t_occur=self.env.now,
+            rng=self.streams.fresh(f"incident.flood.{comp}"),
+        )
+        inc.controlled = self.env.event()
+        inc.extra["component"] = comp
+        inc.extra["flooded"] = True
+        self.incidents.append(inc)
+        self.record(Record(self.env.now, "flood_trip", comp, inc.id, round(depth_m, 4)))
+        self.env.process(self.lifecycle(inc))
+
     def restoration_priority(self, inc: Incident) -> float:
         """Queue order of a power repair (lower first) under ``policy.lifelines.restoration_order``."""
         comp = inc.extra["component"]
@@ -471,6 +490,11 @@ class _World:
         duration = draw(st, inc.extra["u_repair"])
         self.record(Record(env.now, "repair", comp, inc.id, round(duration, 3)))
         yield env.timeout(duration)
+        if inc.extra.get("flooded") and self.flood is not None and self.city.power is not None:
+            # Not re-energised while water still stands on the site.
+            sub = next(x for x in self.city.power.substations if f"power.substation.{x.id}" == comp)
+            while self.flood.site_wet(sub.node, 0.0):
+                yield env.timeout(self.flood.step_s)
         self.lifelines.repair(comp)
         self.record(Record(env.now, "restore", comp, inc.id))
         self.cascade(f"{comp} restored")

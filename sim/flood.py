@@ -29,9 +29,10 @@ Models, coarse by design (not a 2-D flood model):
   concentration ``t_c = t_inlet + sqrt(A) / v_pipe`` (P_d: design return period,
   GB 50014 3-5 a for central districts; a catchment whose low point is an
   underpass drains by the underpass's pump station, designed for 30-50 a;
-  DOMAIN.md 3.4). Drainage pump
-  stations are assumed always on (``pumps_always_on``): a later lifelines
-  issue will make them depend on power; that is a placeholder, said plainly.
+  DOMAIN.md 3.4). Those underpass pump stations need power: while the
+  feeder of their zone is down (the lifelines cascade, component
+  ``drainage.pump.<node>``) the catchment drains nothing. Other catchments
+  drain by gravity. ``pumps_always_on`` switches the dependency off.
 * **Ponding**: runoff beyond the drainage is stored at the low points. The
   stage-volume relation of a catchment is ``V(z) = sum_k a_k max(0, z - e_k)``
   over its nodes (plan area a_k, ground elevation e_k): a water level z
@@ -298,7 +299,10 @@ class FloodState:
         self._floor = np.array([float(catch.levels[i][0]) for i in range(k)])
         self._z = self._floor.copy()
 
-    def step(self, rain_mm: float, dt_s: float, pump_m3_s: np.ndarray | None = None) -> None:
+    def step(self, rain_mm: float, dt_s: float, pump_m3_s: np.ndarray | None = None,
+             capacity_scale: np.ndarray | None = None) -> None:
+        """Advance by ``dt_s``; ``capacity_scale`` (0..1 per catchment) cuts the drainage
+        of catchments whose pump station has lost power."""
         c = self.c
         q0 = float(scs_runoff_mm(self.rain_cum_mm, self.hyd.curve_number))
         self.rain_cum_mm += rain_mm
@@ -308,7 +312,8 @@ class FloodState:
         self.rain_m3 += rain
         self.loss_m3 += rain - runoff
         v = self.stored + runoff
-        drained = np.minimum(v, c.capacity_m3_s * dt_s)
+        cap = c.capacity_m3_s if capacity_scale is None else c.capacity_m3_s * capacity_scale
+        drained = np.minimum(v, cap * dt_s)
         v = v - drained
         pumped = np.zeros_like(v) if pump_m3_s is None else np.minimum(v, pump_m3_s * dt_s)
         v = v - pumped

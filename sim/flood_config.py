@@ -72,10 +72,10 @@ class HydrologyConfig:
     # underpass ends stand for a trough of this plan area (an assumption).
     underpass_area_m2: float = 2000.0
     flood_point_depth_m: float = 0.10  # Nanjing 积淹水点: > 10 cm (DOMAIN.md 3.5/3.1)
-    # Pump stations need power; a later lifelines issue will model that. Until
-    # then every pump station is always on and its capacity is in the drainage
-    # capacity above: a documented placeholder hook (sim/flood.py).
-    pumps_always_on: bool = True
+    # Underpass pump stations need power (lifelines rule drainage.pump): while
+    # their zone's feeder is down the catchment drains nothing. True keeps them
+    # running regardless (stations with their own backup generators).
+    pumps_always_on: bool = False
 
 
 @dataclass

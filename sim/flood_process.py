@@ -32,7 +32,11 @@ the :class:`sim.flood.FloodState` by the rain that fell in the step, then:
   close to public traffic (emergency units may still use them) and pump
   trucks are sent to the hotspots the forecast ponds deepest.
 
-Drainage pump stations are always on here (``hydrology.pumps_always_on``):
+Underpass drainage pump stations depend on power (component
+``drainage.pump.<node>`` in the lifelines graph, unless
+``hydrology.pumps_always_on``); a substation whose site floods deeper than its
+threshold trips (a ``substation_fault`` incident, the power cascade follows)
+and is not re-energised before the water has gone. Formerly:
 the hook for the power dependency of a later lifelines issue.
 """
 
@@ -95,6 +99,57 @@ class FloodProcess:
         self.node_pop = self._node_population()
         self.staging = self._staging_nodes()
         self.units = self._pump_units()
+        self.node_depth_now = np.zeros(roads.n_nodes)
+        self.drain_scale = np.ones(self.catch.n)  # 0 where a pumped catchment's station has no power
+        self.pumped_pits = self._pumped_pits()
+        self.sub_tripped: set[str] = set()
+
+    # ------------------------------------------------------- lifeline links
+    def _pumped_pits(self) -> dict[int, int]:
+        """Catchment -> its low point, for the catchments drained by an underpass pump station."""
+        r = self.w.city.roads
+        under = np.zeros(r.n_nodes, bool)
+        under[r.u[r.underpass]] = True
+        under[r.v[r.underpass]] = True
+        return {c: int(p) for c, p in enumerate(self.catch.pits) if under[int(p)]}
+
+    def link_power(self) -> None:
+        """Put the drainage pump stations into the lifelines graph (rule ``drainage.pump``)."""
+        w = self.w
+        rules = [r for r in w.policy.cfg.lifelines.dependencies if r.dependent == "drainage.pump" and r.enabled]
+        if self.cfg.hydrology.pumps_always_on or not rules or w.city.power is None or not w.city.zones:
+            return
+        feeder_of = {f.zone: f"power.feeder.{f.id}" for f in w.city.power.feeders}
+        g = w.lifelines.graph
+        for _c, pit in sorted(self.pumped_pits.items()):
+            zone = w.zone_of(pit)
+            sup = feeder_of.get(zone)
+            if sup is None:
+                continue
+            comp = f"drainage.pump.{pit}"
+            g.needs[comp] = ((sup, rules[0].delay_s),)
+            g.dependents[sup] = tuple(sorted((*g.dependents.get(sup, ()), comp)))
+
+    def pump_power(self, pit: int, on: bool) -> None:
+        """The lifelines cascade switches an underpass pump station off or on."""
+        for c, p in self.pumped_pits.items():
+            if p == pit:
+                self.drain_scale[c] = 1.0 if on else 0.0
+
+    def check_substations(self) -> None:
+        """A substation whose site floods deeper than its threshold trips."""
+        w = self.w
+        if w.city.power is None:
+            return
+        for sub in w.city.power.substations:
+            comp = f"power.substation.{sub.id}"
+            d = float(self.node_depth_now[sub.node])
+            if d > sub.flood_threshold_m and comp not in self.sub_tripped and not w.lifelines.is_down(comp):
+                self.sub_tripped.add(comp)
+                w.flood_trip(comp, sub.node, d)
+
+    def site_wet(self, node: int, threshold: float) -> bool:
+        return bool(self.node_depth_now[node] > threshold)
 
     # ---------------------------------------------------------------- setup
     def _staging_nodes(self) -> np.ndarray:
@@ -193,7 +248,7 @@ class FloodProcess:
         while True:
             r = float(self.rain[k]) if k < len(self.rain) else 0.0
             yield env.timeout(self.step_s)
-            self.state.step(r, self.step_s, self.pumps)
+            self.state.step(r, self.step_s, self.pumps, self.drain_scale)
             k += 1
             if k == len(self.rain):
                 self.rain_over = True
@@ -256,6 +311,8 @@ class FloodProcess:
         env, rc = self.w.env, self.cfg.roads
         r = self.w.city.roads
         nd = self.state.node_depth(self.elev)
+        self.node_depth_now = nd
+        self.check_substations()
         depth = np.maximum(nd[r.u], nd[r.v])
         depth = np.round(depth / rc.depth_step_m) * rc.depth_step_m
         changed = np.nonzero(np.abs(depth - self.link_depth) >= rc.depth_step_m / 2)[0]
@@ -332,4 +389,5 @@ def attach(world: _World, hazards: list[Hazard], cfg: WaterloggingConfig | None,
     world.units.extend(fp.units)
     for u in fp.units:
         world.dispatcher.by_kind.setdefault(u.kind, []).append(u)
+    fp.link_power()
     return fp

@@ -120,6 +120,7 @@ EVENT_KINDS: dict[str, str] = {
     "flood_point": "a flooding point starts (low point deeper than the threshold, 10 cm); scope = roads.node.ID; value = depth m",
     "flood_clear": "a flooding point clears; scope = roads.node.ID; value = how long it lasted s",
     "flood_over": "no water stored anywhere after the rain; scope = weather.rain; value = overflow m3",
+    "flood_trip": "flood water at a substation's site deeper than its threshold trips it; scope = power.substation.ID; value = depth m",
     "warning": "early warning issued; scope = weather.rain; value = forecast peak intensity mm/h",
     "horizon": "the run stops; scope = run",
 }
