@@ -60,6 +60,7 @@ class RoadState:
         self._arc_src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
         self._arc_dst = np.concatenate([roads.v, roads.u[two]]).astype(np.int64)
         self._arc_link = np.concatenate([np.arange(roads.n_links), np.nonzero(two)[0]])
+        self._build_structure()
 
     # ---------------------------------------------------------------- state
     def set_factor(self, link: int, factor: float) -> None:
@@ -67,6 +68,7 @@ class RoadState:
             raise ValueError(f"roads.link.{link}: factor must be > 0 (got {factor})")
         if self.factor[link] != factor:
             self.factor[link] = factor
+            self._update_link(link)
             self._changed()
 
     def close(self, link: int) -> None:
@@ -80,28 +82,65 @@ class RoadState:
 
     def _changed(self) -> None:
         self.version += 1
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Forget every table (they are recomputed on demand); the road state is unchanged."""
         self._cache.clear()
         self._limited.clear()
         self._limits_of.clear()
         self._routes.clear()
-        self._rev = None
 
     # -------------------------------------------------------------- routing
+    def _build_structure(self) -> None:
+        """The reversed graph's CSR structure, built once; a change rewrites only its weights.
+
+        An entry per (from, to) pair of the reversed graph, holding the
+        fastest of its parallel arcs (csr_matrix would add them up); a closed
+        arc reads ``inf``, which Dijkstra never relaxes. A zero-time arc would
+        read as "no arc" in csgraph, so times are floored at 1e-6 s.
+        """
+        # Reversed: an arc a->b becomes b->a, so Dijkstra from a target gives
+        # the time from every node to that target. Rows are the arcs' heads.
+        order = np.lexsort((self._arc_src, self._arc_dst))
+        dst, src = self._arc_dst[order], self._arc_src[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
+        self._grp_start = np.flatnonzero(first)
+        self._arcs_sorted = order
+        group = np.cumsum(first) - 1
+        self._grp_of_arc = np.empty(len(order), dtype=np.int64)
+        self._grp_of_arc[order] = group
+        # The arcs of each link (one, or two for a two-way link).
+        self._link_arcs = np.full((self.roads.n_links, 2), -1, dtype=np.int64)
+        n_links = self.roads.n_links
+        self._link_arcs[:, 0] = np.arange(n_links)
+        self._link_arcs[self._arc_link[n_links:], 1] = np.arange(n_links, len(self._arc_link))
+        g_dst = dst[first]
+        indptr = np.searchsorted(g_dst, np.arange(self.n + 1)).astype(np.int32)
+        indices = src[first].astype(np.int32)
+        data = self._group_weights(np.arange(len(indices)))
+        self._rev = csr_matrix((data, indices, indptr), shape=(self.n, self.n))
+
+    def _group_weights(self, groups: np.ndarray) -> np.ndarray:
+        w = self.base_s[self._arc_link] * self.factor[self._arc_link]
+        ends = np.append(self._grp_start, len(self._arcs_sorted))
+        out = np.empty(len(groups))
+        if len(groups) == len(self._grp_start):  # all of them
+            out[:] = np.minimum.reduceat(w[self._arcs_sorted], self._grp_start) if len(groups) else out
+        else:
+            for k, g in enumerate(groups):
+                out[k] = w[self._arcs_sorted[ends[g]:ends[g + 1]]].min()
+        return np.maximum(out, 1e-6)
+
+    def _update_link(self, link: int) -> None:
+        arcs = self._link_arcs[link]
+        groups = self._grp_of_arc[arcs[arcs >= 0]]
+        assert self._rev is not None
+        self._rev.data[groups] = self._group_weights(groups)
+
     def _reverse_graph(self) -> csr_matrix:
-        if self._rev is None:
-            w = self.base_s[self._arc_link] * self.factor[self._arc_link]
-            ok = np.isfinite(w)
-            src, dst, w = self._arc_src[ok], self._arc_dst[ok], w[ok]
-            # Parallel arcs: keep the fastest (csr_matrix would add them up).
-            # A zero-time arc would read as "no arc" in csgraph, so floor it.
-            w = np.maximum(w, 1e-6)
-            order = np.lexsort((w, src, dst))
-            src, dst, w = src[order], dst[order], w[order]
-            keep = np.ones(len(w), dtype=bool)
-            keep[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
-            # Reversed: an arc a->b becomes b->a, so Dijkstra from a target
-            # gives the time from every node to that target.
-            self._rev = csr_matrix((w[keep], (dst[keep], src[keep])), shape=(self.n, self.n))
+        assert self._rev is not None
         return self._rev
 
     def _to(self, target: int) -> tuple[np.ndarray, np.ndarray]:
