@@ -119,18 +119,20 @@ class RoadState:
         g_dst = dst[first]
         indptr = np.searchsorted(g_dst, np.arange(self.n + 1)).astype(np.int32)
         indices = src[first].astype(np.int32)
-        data = self._group_weights(np.arange(len(indices)))
+        data = self._group_weights()
         self._rev = csr_matrix((data, indices, indptr), shape=(self.n, self.n))
 
-    def _group_weights(self, groups: np.ndarray) -> np.ndarray:
+    def _group_weights(self, groups: np.ndarray | None = None) -> np.ndarray:
+        """Weights of the given CSR entries (all of them, in order, when ``groups`` is None)."""
         w = self.base_s[self._arc_link] * self.factor[self._arc_link]
+        if groups is None:
+            if not len(self._grp_start):
+                return np.zeros(0)
+            return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
         ends = np.append(self._grp_start, len(self._arcs_sorted))
         out = np.empty(len(groups))
-        if len(groups) == len(self._grp_start):  # all of them
-            out[:] = np.minimum.reduceat(w[self._arcs_sorted], self._grp_start) if len(groups) else out
-        else:
-            for k, g in enumerate(groups):
-                out[k] = w[self._arcs_sorted[ends[g]:ends[g + 1]]].min()
+        for k, g in enumerate(groups):
+            out[k] = w[self._arcs_sorted[ends[g]:ends[g + 1]]].min()
         return np.maximum(out, 1e-6)
 
     def _update_link(self, link: int) -> None:

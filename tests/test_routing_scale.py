@@ -80,3 +80,23 @@ def test_nearest_equals_a_scan_of_every_unit(seed: int, n_units: int) -> None:
         got = d.nearest(d.by_kind["ambulance"], int(scene))
         want = d._scan(d.by_kind["ambulance"], int(scene))
         assert got[0] is want[0] and (got[1] == want[1] or (np.isinf(got[1]) and np.isinf(want[1])))
+
+
+def test_a_change_rewrites_only_its_own_entries() -> None:
+    """Two nodes joined both ways by parallel links: each change must land on the right entry."""
+    from sim.city import Roads
+
+    roads = Roads(
+        x_m=np.array([0.0, 1.0]), y_m=np.zeros(2), elev_m=np.zeros(2),
+        u=np.array([1, 0, 1, 0]), v=np.array([0, 1, 0, 1]), length_m=np.array([385.0, 441.0, 400.0, 278.0]),
+        speed_kmh=np.full(4, 36.0), road_class=np.zeros(4, int), oneway=np.array([True, False, False, False]),
+        bridge=np.zeros(4, bool), tunnel=np.zeros(4, bool), underpass=np.zeros(4, bool),
+    )
+    rs = RoadState(roads)
+    for link, factor in ((3, 2.5), (0, np.inf), (2, 0.5), (3, 1.0), (1, np.inf)):
+        rs.set_factor(link, factor)
+        fresh = RoadState(roads)
+        fresh.factor[:] = rs.factor
+        fresh._build_structure()  # built from scratch at this road state
+        assert np.array_equal(rs._reverse_graph().toarray(), fresh._reverse_graph().toarray())
+        assert rs.time(0, 1) == fresh.time(0, 1) and rs.time(1, 0) == fresh.time(1, 0)
