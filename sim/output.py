@@ -3,7 +3,9 @@
 Every file is written to a temporary name in the same folder and renamed into
 place, so a crash never leaves a half-written table that looks like a result.
 Floats are written with a fixed format so that the same config and seed give
-byte-identical files.
+byte-identical files. Large tables (a metropolis's city files, a long run's
+event log) are formatted and written in chunks of rows, so the text of a
+whole table is never held in memory at once.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -25,7 +28,7 @@ from sim.dispatch import Incident
 from sim.engine import RunLog
 from sim.log import CITY_FILES, EVENT_COLUMNS, HAZARD_COLUMNS, INCIDENT_COLUMNS, SERVICE_COLUMNS
 
-__all__ = ["atomic_write", "fmt", "write_city", "write_columns", "write_run_tables", "write_table"]
+__all__ = ["CHUNK_ROWS", "atomic_stream", "atomic_write", "fmt", "write_city", "write_columns", "write_run_tables", "write_table"]
 
 
 def fmt(v: Any) -> str:
@@ -59,13 +62,40 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
+@contextmanager
+def atomic_stream(path: Path) -> Iterator[TextIO]:
+    """A text file (UTF-8, no newline translation) that appears at ``path`` only when complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+#: Rows formatted per chunk before a table is written on (bounds the text held in memory).
+CHUNK_ROWS = 50_000
+
+
 def write_table(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for row in rows:
-        w.writerow([fmt(v) for v in row])
-    atomic_write(path, buf.getvalue())
+    """Write a CSV table atomically, streamed to disk in chunks of :data:`CHUNK_ROWS` rows."""
+    with atomic_stream(path) as fh:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(columns)
+        for i, row in enumerate(rows, start=1):
+            w.writerow([fmt(v) for v in row])
+            if i % CHUNK_ROWS == 0:
+                fh.write(buf.getvalue())
+                buf.seek(0)
+                buf.truncate()
+        fh.write(buf.getvalue())
 
 
 def _incident_row(inc: Incident, city: City) -> list[Any]:
@@ -115,12 +145,15 @@ def write_columns(path: Path, columns: Sequence[str], cells: Sequence[Sequence[s
     if any(_needs_quotes(col) for col in cells):
         write_table(path, columns, zip(*cells, strict=True))
         return
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(columns)
-    if cells and len(cells[0]):
-        buf.write("\n".join(map(",".join, zip(*cells, strict=True))))
-        buf.write("\n")
-    atomic_write(path, buf.getvalue())
+    with atomic_stream(path) as fh:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(columns)
+        fh.write(buf.getvalue())
+        n = len(cells[0]) if cells else 0
+        for start in range(0, n, CHUNK_ROWS):
+            part = [col[start:start + CHUNK_ROWS] for col in cells]
+            fh.write("\n".join(map(",".join, zip(*part, strict=True))))
+            fh.write("\n")
 
 
 def _needs_quotes(col: Sequence[str]) -> bool:

@@ -54,3 +54,20 @@ def test_awkward_values_match_the_row_writer(tmp_path: Path) -> None:
     )
     water = dataclasses.replace(city.water, pipe_ids=("P1", 'P"2', "P,3"), material=("DI", "", "CI"))
     assert_same_files(tmp_path, dataclasses.replace(city, roads=roads, water=water))
+
+
+def test_tables_written_in_chunks_are_the_same_bytes(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import sim.output as output
+
+    rows = [(i, float(i) / 3, f"r{i}", i % 2 == 0, None) for i in range(23)]
+    cells = [[str(i) for i in range(23)], [f"c{i}" for i in range(23)]]
+    output.write_table(tmp_path / "one.csv", ("a", "b", "c", "d", "e"), rows)
+    output.write_columns(tmp_path / "one_cols.csv", ("a", "b"), cells)
+    monkeypatch.setattr(output, "CHUNK_ROWS", 5)
+    output.write_table(tmp_path / "chunked.csv", ("a", "b", "c", "d", "e"), rows)
+    output.write_columns(tmp_path / "chunked_cols.csv", ("a", "b"), cells)
+    one = (tmp_path / "one.csv").read_bytes()
+    assert one == (tmp_path / "chunked.csv").read_bytes() and one.count(b"\n") == 24
+    assert (tmp_path / "one_cols.csv").read_bytes() == (tmp_path / "chunked_cols.csv").read_bytes()
+    assert (tmp_path / "one_cols.csv").read_bytes().count(b"\n") == 24
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"
