@@ -299,7 +299,8 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
     fire_nodes = _explicit(cfg.fire.station_nodes, n, "city.fire.station_nodes")
     coverage = None
     if fire_nodes is None:
-        fire_nodes, coverage = site_fire_stations(graph, art_nodes, cfg, is_express_node)
+        fire_nodes, coverage = site_fire_stations(graph, art_nodes, cfg, is_express_node, xy=(x, y),
+                                                  max_speed_kmh=float(speed.max()))
     amb_nodes = _explicit(cfg.ambulance.station_nodes, n, "city.ambulance.station_nodes")
     if amb_nodes is None:
         amb_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, rng)

@@ -37,16 +37,46 @@ def travel_graph(roads: Roads) -> csr_matrix:
     return csr_matrix((ww[first], (src[first], dst[first])), shape=(roads.n_nodes, roads.n_nodes))
 
 
-def reach_matrix(graph: csr_matrix, sources: np.ndarray, limit: float, chunk: int = 64) -> csr_matrix:
-    """Boolean (sources x nodes) matrix: node reached from the source within ``limit`` s."""
+def reach_matrix(graph: csr_matrix, sources: np.ndarray, limit: float, chunk: int = 64,
+                 xy: tuple[np.ndarray, np.ndarray] | None = None,
+                 max_speed_kmh: float | None = None) -> csr_matrix:
+    """Boolean (sources x nodes) matrix: node reached from the source within ``limit`` s.
+
+    With node coordinates ``xy`` (m) and the fastest link speed, each search
+    runs on the part of the graph within ``limit * max_speed`` of its
+    sources (no node farther away, nor any path through one, can be reached
+    in time, so the answer is the same), grouped by square tiles: the cost
+    grows with the city's area, not with its square.
+    """
     n = graph.shape[0]
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    for i in range(0, len(sources), chunk):
-        d = np.atleast_2d(dijkstra(graph, indices=sources[i:i + chunk], limit=limit))
-        r, c = np.nonzero(np.isfinite(d))
-        rows.append(r + i)
-        cols.append(c)
+    sources = np.asarray(sources, dtype=np.int64)
+    if xy is None or max_speed_kmh is None:
+        for i in range(0, len(sources), chunk):
+            d = np.atleast_2d(dijkstra(graph, indices=sources[i:i + chunk], limit=limit))
+            r, c = np.nonzero(np.isfinite(d))
+            rows.append(r + i)
+            cols.append(c)
+    else:
+        x, y = xy
+        radius = limit * max_speed_kmh / 3.6 + 1.0
+        tile = 2.0 * radius
+        key = np.floor(x[sources] / tile).astype(np.int64) * 1_000_003 + np.floor(y[sources] / tile).astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for group in np.split(order, bounds):
+            for i in range(0, len(group), chunk):
+                pos = group[i:i + chunk]
+                src = sources[pos]
+                sx, sy = x[src], y[src]
+                inside = np.flatnonzero((x >= sx.min() - radius) & (x <= sx.max() + radius)
+                                        & (y >= sy.min() - radius) & (y <= sy.max() + radius))
+                sub = graph[inside][:, inside]
+                d = np.atleast_2d(dijkstra(sub, indices=np.searchsorted(inside, src), limit=limit))
+                r, c = np.nonzero(np.isfinite(d))
+                rows.append(pos[r])
+                cols.append(inside[c])
     r_all = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c_all = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     return csr_matrix((np.ones(len(r_all), bool), (r_all, c_all)), shape=(len(sources), n))
@@ -63,18 +93,20 @@ def fire_coverage(roads: Roads, station_nodes: list[int], travel_limit_s: float)
 
 
 def site_fire_stations(graph, candidates: np.ndarray, cfg: CityConfig,  # noqa: ANN001
-                       exclude: np.ndarray) -> tuple[list[int], float]:
+                       exclude: np.ndarray, xy: tuple[np.ndarray, np.ndarray] | None = None,
+                       max_speed_kmh: float | None = None) -> tuple[list[int], float]:
     """Greedy maximum coverage (GB 51080-2015 §4.1.3): returns station nodes and the share covered.
 
     Every ``len(candidates) // fire.n_candidates``-th candidate is tried; each
     step adds the site covering most nodes not yet covered, until
     ``fire.coverage_target`` of the nodes (less ``exclude``) is covered or
-    ``fire.max_stations`` are sited.
+    ``fire.max_stations`` are sited. ``xy`` and ``max_speed_kmh`` (the
+    fastest link) let the reach searches run on local parts of the graph.
     """
     limit = max(cfg.fire.coverage_s - cfg.fire.turnout_s, 1.0)
     step = max(len(candidates) // cfg.fire.n_candidates, 1)
     cand = candidates[::step]
-    reach = reach_matrix(graph, cand, limit)
+    reach = reach_matrix(graph, cand, limit, xy=xy, max_speed_kmh=max_speed_kmh)
     target = ~exclude
     weights = reach.astype(np.float64)
     covered = np.zeros(graph.shape[0], bool)

@@ -119,3 +119,18 @@ def test_metro_run_is_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
 
     a, b = run(tmp_path / "a"), run(tmp_path / "b")
     assert a == b and "events.csv" in a and "links.csv" in a
+
+
+@pytest.mark.parametrize("limit", [60.0, 240.0, 900.0])
+def test_local_reach_searches_equal_whole_graph_searches(limit: float) -> None:
+    from sim.siting import reach_matrix, travel_graph
+
+    city = build_district(metro_config(width_km=16.0, height_km=12.0, population=800_000, n_zones=12,
+                                       n_districts=3), np.random.default_rng(2))
+    r = city.roads
+    sources = np.random.default_rng(1).choice(r.n_nodes, size=300, replace=False)
+    g = travel_graph(r)
+    dense = reach_matrix(g, sources, limit)
+    local = reach_matrix(g, sources, limit, xy=(r.x_m, r.y_m), max_speed_kmh=float(r.speed_kmh.max()))
+    assert dense.nnz > len(sources)
+    assert (dense != local).nnz == 0
