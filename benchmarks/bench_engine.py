@@ -1,123 +1,129 @@
-"""Engine and routing cost as ratios against baselines run in the same process.
+"""Engine cost per SimPy event, as a ratio against a bare SimPy loop, measured in one process.
 
-    python benchmarks/bench_engine.py [--sizes 4 8 12] [--repeat 3]
+    python benchmarks/bench_engine.py [--city district metro] [--profile]
 
-* Engine: wall time per SimPy event of a full run (default district, one
-  simulated day) against bare SimPy processes that only yield timeouts: the
-  ratio is the cost of the model per event it schedules.
-* Routing: one ``RoadState.times_to`` (scipy csgraph on CSR arrays) against
-  networkx ``single_source_dijkstra_path_length`` on the same graph.
-* Growth: build and run time as the district grows (side length in km), to
-  check how cost scales with city size.
+For each city (``district``: the default run; ``metro``: ``city=metro``),
+one simulated day of the ``pipe_burst`` scenario is run through
+``sim.engine.run`` while ``simpy.Environment.step`` is counted; the wall
+time per processed event is divided by the wall time per event of bare
+SimPy processes that only yield timeouts, processing the same number of
+events. The ratio is what the model costs per event it schedules (set-up of
+the world included: it is part of every run). Both sides take the best of
+``--repeat`` runs: the machines are shared and noisy. Building the city and writing
+the run folder are not part of it (see ``bench_scaling.py``).
 
-Prints ratios, not absolute times: these machines are noisy.
+``--profile`` prints where the engine's time goes (cProfile, by own time).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
+import pstats
 import time
 
-import networkx as nx
-import numpy as np
 import simpy
 
 from sim import engine
 from sim.config import Config
-from sim.roads import RoadState
-from sim.runner import prepare
+from sim.runner import Prepared, prepare
+
+try:
+    from benchmarks._metro import metro_config
+except ImportError:  # run as a script from benchmarks/
+    from _metro import metro_config  # type: ignore[no-redef]
 
 
 def bare_simpy(n_events: int) -> float:
+    """Wall time per event of processes that only yield timeouts (n_events in all)."""
     env = simpy.Environment()
     per_proc = 50
 
-    def proc(env: simpy.Environment):
+    def proc(env: simpy.Environment):  # noqa: ANN202 - a SimPy generator
         for _ in range(per_proc):
             yield env.timeout(1.0)
 
-    for _ in range(max(n_events // per_proc, 1)):
+    n_proc = max(n_events // (per_proc + 1), 1)  # each process also schedules its own start
+    for _ in range(n_proc):
         env.process(proc(env))
-    t0 = time.perf_counter()
-    env.run()
-    return (time.perf_counter() - t0) / n_events
-
-
-def count_events(prep) -> tuple[float, int]:
-    env_events = 0
+    steps = 0
     orig = simpy.Environment.step
 
-    def counting(self):  # noqa: ANN001
-        nonlocal env_events
-        env_events += 1
-        return orig(self)
+    def counting(self: simpy.Environment) -> None:
+        nonlocal steps
+        steps += 1
+        orig(self)
 
-    simpy.Environment.step = counting
+    t0 = time.perf_counter()
+    env.run()
+    wall = time.perf_counter() - t0
+    # Count the events once more without timing (the counter's own cost is not SimPy's).
+    env2 = simpy.Environment()
+    for _ in range(n_proc):
+        env2.process(proc(env2))
+    simpy.Environment.step = counting  # type: ignore[method-assign]
     try:
-        t0 = time.perf_counter()
-        engine.run(prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams)
-        wall = time.perf_counter() - t0
+        env2.run()
     finally:
-        simpy.Environment.step = orig
-    return wall, env_events
+        simpy.Environment.step = orig  # type: ignore[method-assign]
+    return wall / steps
 
 
-def routing(prep, repeat: int) -> tuple[float, float]:
-    roads = prep.city.roads
-    g = nx.DiGraph()
-    w = roads.travel_time_s()
-    for i in range(roads.n_links):
-        g.add_edge(int(roads.v[i]), int(roads.u[i]), weight=float(w[i]))
-        if not roads.oneway[i]:
-            g.add_edge(int(roads.u[i]), int(roads.v[i]), weight=float(w[i]))
-    rs = RoadState(roads)
-    targets = np.random.default_rng(0).integers(0, roads.n_nodes, size=repeat)
-    t0 = time.perf_counter()
-    for t in targets:
-        rs._changed()  # no cache: a fresh road state each time
-        rs.times_to(int(t))
-    ours = (time.perf_counter() - t0) / repeat
-    t0 = time.perf_counter()
-    for t in targets:
-        nx.single_source_dijkstra_path_length(g, int(t), weight="weight")
-    theirs = (time.perf_counter() - t0) / repeat
-    return ours, theirs
+def count_events(prep: Prepared, repeat: int) -> tuple[float, int]:
+    """Best wall time of ``repeat`` engine runs (uncounted) and the SimPy events of one (counted)."""
+    args = (prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams)
+    wall = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        engine.run(*args)
+        wall = min(wall, time.perf_counter() - t0)
+    n = 0
+    orig = simpy.Environment.step
+
+    def counting(self: simpy.Environment) -> None:
+        nonlocal n
+        n += 1
+        orig(self)
+
+    simpy.Environment.step = counting  # type: ignore[method-assign]
+    try:
+        engine.run(*args)
+    finally:
+        simpy.Environment.step = orig  # type: ignore[method-assign]
+    return wall, n
+
+
+def profile(prep: Prepared, top: int) -> str:
+    args = (prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams)
+    prof = cProfile.Profile()
+    prof.runcall(engine.run, *args)
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=float, nargs="*", default=[4.0, 8.0, 12.0, 16.0])
-    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--city", nargs="*", default=["district", "metro"], choices=["district", "metro"])
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--repeat", type=int, default=5, help="best of N (the metro: best of 1 + N // 5)")
     args = ap.parse_args()
-
-    cfg = Config()
-    cfg.scenario.name = "pipe_burst"
-    prep = prepare(cfg)
-    wall, n_ev = count_events(prep)
-    per_event = wall / n_ev
-    base = bare_simpy(max(n_ev, 10_000))
-    print(f"default run: {n_ev} SimPy events, {len(prep.calls)} calls, {wall:.3f} s wall")
-    print(f"engine cost per SimPy event / bare SimPy timeout: {per_event / base:.1f}x")
-    ours, theirs = routing(prep, args.repeat)
-    print(f"routing, one all-nodes shortest-time table: networkx / csgraph = {theirs / ours:.1f}x")
-
-    print("\nside_km  nodes  links  build_s  run_s  run_s/node_ratio")
-    ref = None
-    for side in args.sizes:
-        c = Config()
-        c.scenario.name = "pipe_burst"
-        c.city.width_km = c.city.height_km = side
-        c.city.population = int(750_000 * side * side / 56.0)
-        t0 = time.perf_counter()
-        p = prepare(c)
-        build = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        engine.run(p.city, p.hazards, p.calls, p.policy, c.run.horizon_s, p.streams)
-        run = time.perf_counter() - t0
-        per_node = run / p.city.roads.n_nodes
-        ref = ref or per_node
-        print(f"{side:7.1f} {p.city.roads.n_nodes:6d} {p.city.roads.n_links:6d} {build:8.2f} {run:6.2f} "
-              f"{per_node / ref:8.2f}")
+    print("city      nodes   calls  events  engine_s  us/event  bare_us/event  engine/bare")
+    for name in args.city:
+        if name == "metro":
+            cfg = metro_config()
+        else:
+            cfg = Config()
+            cfg.scenario.name = "pipe_burst"
+        prep = prepare(cfg)
+        wall, n_ev = count_events(prep, args.repeat if name == "district" else 1 + args.repeat // 5)
+        base = min(bare_simpy(max(n_ev, 20_000)) for _ in range(args.repeat))
+        print(f"{name:8s} {prep.city.roads.n_nodes:6d} {len(prep.calls):7d} {n_ev:7d} {wall:9.2f} "
+              f"{wall / n_ev * 1e6:9.1f} {base * 1e6:14.2f} {wall / n_ev / base:11.1f}x", flush=True)
+        if args.profile:
+            print(profile(prep, args.top))
 
 
 if __name__ == "__main__":

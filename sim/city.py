@@ -96,6 +96,7 @@ class Zone:
     population: int
     households: int
     water_node: int  # water node that serves the zone (a road node)
+    district: str = ""  # the administrative district (区) it belongs to, if any
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ class FireConfig:
     coverage_s: float = 300.0
     coverage_target: float = 0.9  # share of nodes covered before siting stops
     max_stations: int = 20
+    # Candidate sites tried by the greedy siting (every k-th arterial node); a
+    # metropolis needs more than a district to keep stations evenly spread.
+    n_candidates: int = 250
     # Explicit station nodes; when set, the automatic siting is skipped.
     station_nodes: list[int] | None = None
     engines_per_station: int = 2
@@ -98,6 +101,7 @@ class AmbulanceConfig:
 @dataclass
 class WaterConfig:
     n_depots: int = 1
+    n_plants: int = 2  # treatment plants, alternating between the west and east edges
     crews_per_depot: int = 4
     turnout_s: float = 600.0  # a utility crew loads its truck: assumption
     valve_spacing_links: int = 3  # one valve per ~3 blocks of main
@@ -171,7 +175,9 @@ class CityConfig:
     n_zones: int = 12
     block_m: float = 160.0  # local street spacing
     arterial_every: int = 5  # every 5th street is an arterial (~800 m)
-    n_expressways: int = 1
+    n_expressways: int = 1  # north-south expressways
+    n_expressways_ew: int = 0  # east-west expressways (with interchanges where they cross)
+    n_districts: int = 1  # administrative districts (区) grouping the zones
     n_underpasses: int = 6
     highrise_share: float = 0.45  # share of households in high-rise blocks
     highrise_households: int = 120  # households per high-rise block
@@ -621,6 +627,10 @@ def validate(cfg: Config) -> Config:
         _positive(getattr(c, key), f"city.{key}")
     _check(c.population > 0, "city.population", f"must be > 0 (got {c.population})")
     _check(c.n_zones >= 1, "city.n_zones", f"must be >= 1 (got {c.n_zones})")
+    _check(1 <= c.n_districts <= c.n_zones, "city.n_districts",
+           f"must be in 1..city.n_zones={c.n_zones} (got {c.n_districts})")
+    _check(c.fire.n_candidates >= 1, "city.fire.n_candidates", f"must be >= 1 (got {c.fire.n_candidates})")
+    _check(c.water.n_plants >= 1, "city.water.n_plants", f"must be >= 1 (got {c.water.n_plants})")
     _check(0 <= c.highrise_share <= 1, "city.highrise_share", "must be in [0, 1]")
     _check(c.arterial_every >= 1, "city.arterial_every", "must be >= 1")
     _check(0 < c.river.position < 1, "city.river.position", "must be in (0, 1)")

@@ -9,6 +9,13 @@ radio while they return.
 
 Each unit is one long-lived SimPy process (:func:`serve`): idle in quarters it
 waits on its own wake-up event, never on a shared one.
+
+At city scale a request must not walk every unit in Python: the dispatcher
+keeps, per unit kind, arrays of home nodes and turnout times and a mask of
+the units idle in quarters, so the earliest idle arrival is one vectorised
+look-up in the scene's travel-time table; only the (few) units driving back
+to quarters are placed one by one. Ties go to the unit listed first, as a
+plain scan would.
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ class Unit:
     proc: simpy.Process | None = None
     ret_from: int = -1
     ret_t0: float = 0.0
+    index: int = -1  # position in the dispatcher's pool of its kind
 
     @property
     def kind(self) -> str:
@@ -102,14 +110,51 @@ class Dispatcher:
         self.by_kind: dict[str, list[Unit]] = {}
         for u in units:
             self.by_kind.setdefault(u.kind, []).append(u)
+        self._home: dict[str, np.ndarray] = {}
+        self._turnout: dict[str, np.ndarray] = {}
+        self._idle: dict[str, np.ndarray] = {}
+        self._returning: dict[str, dict[int, Unit]] = {}
+        for kind in self.by_kind:
+            self._index(kind)
         self.queues: dict[str, list[tuple[int, float, float, int, Incident]]] = {}
         self._seq = itertools.count()
         self.on_arrive: Callable[[Unit, Incident, float, float], None] = lambda u, i, t, a: None
         self.on_clear: Callable[[Unit, Incident], None] = lambda u, i: None
         # Duty rosters: a unit off duty is not sent (it finishes the job in hand).
         self.on_duty: Callable[[Unit], bool] = lambda u: True
+        self.rostered = False
 
     # ------------------------------------------------------------- helpers
+    def _index(self, kind: str) -> None:
+        pool = self.by_kind[kind]
+        for i, u in enumerate(pool):
+            u.index = i
+        self._home[kind] = np.array([u.home for u in pool], dtype=np.int64)
+        self._turnout[kind] = np.array([u.turnout_s for u in pool], dtype=float)
+        self._idle[kind] = np.array([u.status == "idle" for u in pool], dtype=bool)
+        self._returning[kind] = {u.index: u for u in pool if u.status == "returning"}
+
+    def add_units(self, units: list[Unit]) -> None:
+        """Units that join after the start (a scenario's own, e.g. pump trucks)."""
+        kinds = []
+        for u in units:
+            self.by_kind.setdefault(u.kind, []).append(u)
+            kinds.append(u.kind)
+        for kind in sorted(set(kinds)):
+            self._index(kind)
+
+    def set_status(self, unit: Unit, status: str) -> None:
+        """Change a unit's status (idle | busy | returning) and the availability index."""
+        unit.status = status
+        if unit.index < 0:  # a unit the dispatcher was not given
+            return
+        self._idle[unit.kind][unit.index] = status == "idle"
+        ret = self._returning[unit.kind]
+        if status == "returning":
+            ret[unit.index] = unit
+        else:
+            ret.pop(unit.index, None)
+
     def where(self, unit: Unit) -> int:
         """The unit's node now (a returning unit is placed along its route)."""
         if unit.status == "returning":
@@ -154,31 +199,56 @@ class Dispatcher:
         is exact, and a search in a large city settles only the nodes near
         the scene.
         """
+        if not pool:
+            return None, float("inf")
+        kind = pool[0].kind
+        if pool is not self.by_kind.get(kind):  # not a pool this dispatcher indexes
+            return self._scan(pool, node)
+        idle = np.flatnonzero(self._idle[kind])
+        returning = sorted(self._returning[kind].items()) if self.retask else []
+        if self.rostered:  # duty rosters: only units on duty are sent
+            idle = np.array([i for i in idle if self.on_duty(pool[int(i)])], dtype=np.int64)
+            returning = [(i, u) for i, u in returning if self.on_duty(u)]
+        home, turnout = self._home[kind][idle], self._turnout[kind][idle]
         limit: float | None = self.search_s
         while True:
-            times = self.roads.times_to(node) if limit is None else self.roads.times_within(node, limit)
-            best, best_eta = None, float("inf")
-            for u in pool:
-                if not self.on_duty(u):
-                    continue
-                e = self.eta(u, times)
-                if e < best_eta:
-                    best, best_eta = u, e
+            # Any time found is exact; nodes beyond the limit may read inf.
+            times = self.roads.times_to(node) if limit is None else self.roads.times_near(node, limit)
+            best, best_eta, best_i = None, float("inf"), len(pool)
+            if len(idle):
+                etas = turnout + times[home]
+                k = int(np.argmin(etas))
+                if etas[k] < best_eta:
+                    best, best_eta, best_i = pool[int(idle[k])], float(etas[k]), int(idle[k])
+            for i, u in returning:
+                e = float(times[self.where(u)])
+                if e < best_eta or (e == best_eta and i < best_i and e < float("inf")):
+                    best, best_eta, best_i = u, e, i
             if limit is None or (best is not None and best_eta <= limit):
                 return best, best_eta
             limit = limit * 4 if limit < 8 * 3600.0 else None
+
+    def _scan(self, pool: list[Unit], node: int) -> tuple[Unit | None, float]:
+        """The earliest arrival by a plain scan of ``pool`` (a full table)."""
+        times = self.roads.times_to(node)
+        best, best_eta = None, float("inf")
+        for u in pool:
+            e = self.eta(u, times)
+            if e < best_eta:
+                best, best_eta = u, e
+        return best, best_eta
 
     def assign(self, unit: Unit, inc: Incident) -> None:
         inc.assigned += 1
         if inc.t_dispatch is None:
             inc.t_dispatch = self.env.now
         if unit.status == "idle":
-            unit.status = "busy"
+            self.set_status(unit, "busy")
             assert unit.wake is not None
             unit.wake.succeed(inc)
         elif unit.status == "returning":
             unit.node = self.where(unit)
-            unit.status = "busy"
+            self.set_status(unit, "busy")
             assert unit.proc is not None
             unit.proc.interrupt(inc)
         else:  # pragma: no cover - guarded by eta()
@@ -218,13 +288,13 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
     """A unit's life: wait in quarters, respond, clear, return or be re-tasked."""
     log = d.log
     while True:
-        unit.status = "idle"
+        d.set_status(unit, "idle")
         unit.node = unit.home
         unit.wake = env.event()
         inc: Incident | None = yield unit.wake
         turnout = True
         while inc is not None:
-            unit.status = "busy"
+            d.set_status(unit, "busy")
             t_assigned = env.now
             travel = d.roads.time(unit.node, inc.node)
             log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
@@ -254,7 +324,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             if inc is not None:
                 continue
             # Drive back to quarters; available for re-tasking on the way.
-            unit.status = "returning"
+            d.set_status(unit, "returning")
             unit.ret_from, unit.ret_t0 = unit.node, env.now
             try:
                 back = d.roads.time(unit.node, unit.home)
@@ -264,7 +334,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
                 inc = intr.cause
                 continue
             unit.node = unit.home
-            unit.status = "idle"
+            d.set_status(unit, "idle")
             log(Record(env.now, "in_quarters", unit.scope))
             inc = d.next_for(unit)
             turnout = True

@@ -35,18 +35,23 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from sim.city import City, HighRise, Roads, Station, UnitSpec, Zone
 from sim.config import CityConfig, ConfigError
 from sim.district_water import build_water
+from sim.siting import fire_coverage, kmeans_sites, site_fire_stations, travel_graph
 
 __all__ = ["build_district", "fire_coverage", "kmeans_sites", "site_fire_stations", "travel_graph"]
 
 _ZONE_NAMES = (
     "Ninghai", "Huaqiao", "Hunan Road", "Fenghuang", "Jiangdong", "Mochou", "Yijiangmen", "Baotaqiao",
     "Rehe Road", "Jianning", "Xiaoshi", "Caochangmen", "Zhongyangmen", "Xuanwumen", "Shanxi Road", "Qinghe",
+)
+#: Nanjing's eleven districts (区), for the zones of a multi-district city.
+_DISTRICT_NAMES = (
+    "Xuanwu", "Qinhuai", "Jianye", "Gulou", "Pukou", "Qixia", "Yuhuatai", "Jiangning", "Luhe", "Lishui", "Gaochun",
 )
 EXPRESSWAY, ARTERIAL, LOCAL = 0, 1, 2
 
@@ -174,6 +179,8 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
             grid_node = r * nx_ + c
             if r % ramps_every == 0 and keep_node[grid_node]:
                 ex_links.append((node, grid_node, True))
+    ew_rows = _ew_expressways(cfg, nx_, ny_, river_rows, keep_node, exp_cols, n_all, ramps_every,
+                              ex_nodes_x, ex_nodes_y, ex_links)
     n = n_all + len(ex_nodes_x)
     x = np.concatenate([x, ex_nodes_x])
     y = np.concatenate([y, ex_nodes_y])
@@ -212,6 +219,10 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         xc = c * b
         under = grid_link & (cls == ARTERIAL) & (np.minimum(x[u], x[v]) < xc) & (np.maximum(x[u], x[v]) >= xc - 1)
         candidates.extend(np.nonzero(under)[0].tolist())
+    for r in ew_rows:
+        yc = r * b
+        under = grid_link & (cls == ARTERIAL) & (np.minimum(y[u], y[v]) < yc) & (np.maximum(y[u], y[v]) >= yc - 1)
+        candidates.extend(np.nonzero(under)[0].tolist())
     others = np.nonzero(grid_link & (cls == ARTERIAL))[0]
     others = others[~np.isin(others, candidates)]
     need = max(cfg.n_underpasses - len(candidates), 0)
@@ -249,9 +260,11 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
 
     # --- zones, households, high-rises.
     zone_seeds = rng.choice(grid_nodes_new := np.nonzero(~is_express_node)[0], size=cfg.n_zones, replace=False)
-    d2 = (x[grid_nodes_new, None] - x[zone_seeds][None, :]) ** 2 + (y[grid_nodes_new, None] - y[zone_seeds][None, :]) ** 2
     node_zone = -np.ones(n, dtype=np.int64)
-    node_zone[grid_nodes_new] = np.argmin(d2, axis=1)
+    zsx, zsy = x[zone_seeds][None, :], y[zone_seeds][None, :]
+    for c0 in range(0, len(grid_nodes_new), 8192):  # in chunks: nodes x zones may be large
+        gn = grid_nodes_new[c0:c0 + 8192]
+        node_zone[gn] = np.argmin((x[gn, None] - zsx) ** 2 + (y[gn, None] - zsy) ** 2, axis=1)
     weights = rng.dirichlet(np.full(cfg.n_zones, 6.0))
     pops = np.floor(weights * cfg.population).astype(np.int64)
     pops[np.argmax(weights)] += cfg.population - int(pops.sum())
@@ -268,7 +281,7 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         share = rng.gamma(2.0, size=len(members))
         customers[members] += rng.multinomial(hh, share / share.sum())
         zones.append(Zone(
-            id=f"Z{k + 1:02d}", name=f"{_ZONE_NAMES[k % len(_ZONE_NAMES)]} Subdistrict", node=centre,
+            id=f"Z{k + 1:02d}", name=_zone_name(k), node=centre,
             x_m=round(cx, 1), y_m=round(cy, 1), area_km2=round(area_total * len(members) / len(grid_nodes_new), 3),
             population=int(pops[k]), households=hh, water_node=centre,
         ))
@@ -286,7 +299,8 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
     fire_nodes = _explicit(cfg.fire.station_nodes, n, "city.fire.station_nodes")
     coverage = None
     if fire_nodes is None:
-        fire_nodes, coverage = site_fire_stations(graph, art_nodes, cfg, is_express_node)
+        fire_nodes, coverage = site_fire_stations(graph, art_nodes, cfg, is_express_node, xy=(x, y),
+                                                  max_speed_kmh=float(speed.max()))
     amb_nodes = _explicit(cfg.ambulance.station_nodes, n, "city.ambulance.station_nodes")
     if amb_nodes is None:
         amb_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, rng)
@@ -311,6 +325,7 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         stations.append(Station(sid, "water_depot", int(node), f"Water depot {i}", tuple(specs)))
 
     water = build_water(cfg, roads, customers, is_express_node, rng)
+    zones = _group_districts(zones, cfg.n_districts, rng)
     power = None
     facilities: tuple = ()
     power_meta: dict[str, object] = {}
@@ -337,30 +352,67 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         "n_highrises": len(highrises), "basin_low_nodes": " ".join(map(str, basin_low)),
         **power_meta,
     }
+    if cfg.n_districts > 1:
+        meta["n_districts"] = cfg.n_districts
+        meta["n_zones"] = len(zones)
     return City(name=cfg.name, roads=roads, zones=tuple(zones), highrises=tuple(highrises),
                 stations=tuple(stations), water=water, meta=meta, power=power, facilities=facilities,
                 gas=gas, lpg_users=lpg)
 
 
-def travel_graph(roads: Roads) -> csr_matrix:
-    """Free-flow travel times (s) as a CSR matrix; of parallel arcs the fastest is kept."""
-    w = roads.travel_time_s()
-    two = ~roads.oneway.astype(bool)
-    src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
-    dst = np.concatenate([roads.v, roads.u[two]]).astype(np.int64)
-    ww = np.concatenate([w, w[two]])
-    order = np.lexsort((ww, dst, src))
-    src, dst, ww = src[order], dst[order], ww[order]
-    first = np.r_[True, (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])]
-    return csr_matrix((ww[first], (src[first], dst[first])), shape=(roads.n_nodes, roads.n_nodes))
+def _ew_expressways(cfg: CityConfig, nx_: int, ny_: int, river_rows: np.ndarray, keep_node: np.ndarray,
+                    exp_cols: list[int], n_all: int, ramps_every: int, ex_x: list[float], ex_y: list[float],
+                    ex_links: list[tuple[int, int, bool]]) -> list[int]:
+    """East-west expressways (appended to ``ex_*`` in place); returns their grid rows.
+
+    Each runs along a grid row clear of the river, with ramps every
+    ``ramps_every`` columns and an interchange where it crosses a
+    north-south expressway (whose node on that row sits at
+    ``n_all + i * ny_ + row``).
+    """
+    b = cfg.block_m
+    rows: list[int] = []
+    for k in range(cfg.n_expressways_ew):
+        r = int(round((k + 1) * ny_ / (cfg.n_expressways_ew + 1)))
+        if r % cfg.arterial_every == 0:
+            r += 2
+        if len(river_rows) and int(river_rows.min()) - 2 <= r <= int(river_rows.max()) + 2:
+            r = int(river_rows.min()) - 3  # run along the near bank instead
+        r = min(max(r, 1), ny_ - 2)
+        if r in rows:
+            continue
+        rows.append(r)
+        prev = -1
+        for c in range(nx_):
+            node = n_all + len(ex_x)
+            ex_x.append(float(c * b))
+            ex_y.append(float(r * b))
+            if prev >= 0:
+                ex_links.append((prev, node, False))
+            prev = node
+            if c % ramps_every == 0 and keep_node[r * nx_ + c]:
+                ex_links.append((node, r * nx_ + c, True))
+            if c in exp_cols:
+                ex_links.append((n_all + exp_cols.index(c) * ny_ + r, node, False))
+    return rows
 
 
-def fire_coverage(roads: Roads, station_nodes: list[int], travel_limit_s: float) -> float:
-    """Share of road nodes some station reaches within ``travel_limit_s`` of free-flow travel."""
-    if not station_nodes:
-        return 0.0
-    d = dijkstra(travel_graph(roads), indices=list(station_nodes), limit=travel_limit_s)
-    return float((np.atleast_2d(d).min(axis=0) <= travel_limit_s).mean())
+def _zone_name(k: int) -> str:
+    base = _ZONE_NAMES[k % len(_ZONE_NAMES)]
+    return f"{base} Subdistrict" if k < len(_ZONE_NAMES) else f"{base} {k // len(_ZONE_NAMES) + 1} Subdistrict"
+
+
+def _group_districts(zones: list[Zone], n_districts: int, rng: np.random.Generator) -> list[Zone]:
+    """Group zones into ``n_districts`` districts: Voronoi cells of random zone centres."""
+    if n_districts <= 1:
+        return zones
+    zx = np.array([z.x_m for z in zones])
+    zy = np.array([z.y_m for z in zones])
+    seeds = np.sort(rng.choice(len(zones), size=n_districts, replace=False))
+    lab = np.argmin((zx[:, None] - zx[seeds][None, :]) ** 2 + (zy[:, None] - zy[seeds][None, :]) ** 2, axis=1)
+    names = [_DISTRICT_NAMES[i % len(_DISTRICT_NAMES)] + ("" if i < len(_DISTRICT_NAMES) else f" {i + 1}")
+             for i in range(n_districts)]
+    return [dataclasses.replace(z, district=names[int(d)]) for z, d in zip(zones, lab, strict=True)]
 
 
 def _explicit(nodes: list[int] | None, n: int, key: str) -> list[int] | None:
@@ -376,51 +428,3 @@ def _explicit(nodes: list[int] | None, n: int, key: str) -> list[int] | None:
     if not nodes:
         raise ConfigError(key, "an empty list leaves the city without stations; use null for automatic siting")
     return list(nodes)
-
-
-def site_fire_stations(graph, candidates: np.ndarray, cfg: CityConfig,  # noqa: ANN001
-                       exclude: np.ndarray) -> tuple[list[int], float]:
-    """Greedy maximum coverage (GB 51080-2015 §4.1.3): returns station nodes and the share covered."""
-    limit = max(cfg.fire.coverage_s - cfg.fire.turnout_s, 1.0)
-    step = max(len(candidates) // 250, 1)
-    cand = candidates[::step]
-    dist = dijkstra(graph, indices=cand, limit=limit)
-    reach = np.isfinite(dist)
-    reach[:, exclude] = False
-    target = ~exclude
-    covered = np.zeros(graph.shape[0], bool)
-    chosen: list[int] = []
-    while len(chosen) < cfg.fire.max_stations:
-        gain = (reach & ~covered & target).sum(axis=1)
-        best = int(np.argmax(gain))
-        if gain[best] == 0:
-            break
-        chosen.append(int(cand[best]))
-        covered |= reach[best]
-        if covered[target].mean() >= cfg.fire.coverage_target:
-            break
-    return chosen, float(covered[target].mean())
-
-
-def kmeans_sites(x: np.ndarray, y: np.ndarray, weight: np.ndarray, candidates: np.ndarray, k: int,
-                  rng: np.random.Generator) -> list[int]:
-    """Population-weighted k-means, each centre snapped to the nearest candidate node."""
-    pts = np.nonzero(weight > 0)[0]
-    w = weight[pts].astype(float)
-    centres = np.column_stack([x[rng.choice(pts, size=k, replace=False, p=w / w.sum())],
-                               y[rng.choice(pts, size=k, replace=False, p=w / w.sum())]])
-    px, py = x[pts], y[pts]
-    for _ in range(15):
-        lab = np.argmin((px[:, None] - centres[None, :, 0]) ** 2 + (py[:, None] - centres[None, :, 1]) ** 2, axis=1)
-        for j in range(k):
-            m = lab == j
-            if m.any():
-                centres[j] = [np.average(px[m], weights=w[m]), np.average(py[m], weights=w[m])]
-    out: list[int] = []
-    for cx, cy in centres:
-        order = np.argsort((x[candidates] - cx) ** 2 + (y[candidates] - cy) ** 2)
-        for o in order:
-            if int(candidates[o]) not in out:
-                out.append(int(candidates[o]))
-                break
-    return out

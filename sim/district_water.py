@@ -68,21 +68,24 @@ def build_water(cfg: CityConfig, roads: Roads, customers: np.ndarray, is_express
     x, y = roads.x_m, roads.y_m
     street_nodes = np.unique(np.concatenate([u, v]))
     sources = []
-    for tx, ty in ((x.min(), np.quantile(y, 0.25)), (x.max(), np.quantile(y, 0.8))):
+    sites = [(x.min(), np.quantile(y, 0.25)), (x.max(), np.quantile(y, 0.8))]
+    if wc.n_plants != 2:  # alternate west and east edges, spread over the height
+        sites = [(x.min() if i % 2 == 0 else x.max(), np.quantile(y, (i + 0.5) / wc.n_plants))
+                 for i in range(wc.n_plants)]
+    for tx, ty in sites:
         sources.append(int(street_nodes[np.argmin((x[street_nodes] - tx) ** 2 + (y[street_nodes] - ty) ** 2)]))
     sources = sorted(set(sources))
 
     deg = np.bincount(np.concatenate([u, v]), minlength=roads.n_nodes)
-    valves: list[Valve] = []
     p_local = min(1.0, 1.0 / max(wc.valve_spacing_links, 1))
     r = rng.random((p, 2))
-    for j in range(p):
-        for end_i, node in enumerate((int(u[j]), int(v[j]))):
-            if deg[node] < 3:
-                continue  # no valve mid-run on a straight pipe
-            prob = 0.6 if arterial[j] else p_local
-            if r[j, end_i] < prob:
-                valves.append(Valve(id=f"V{len(valves) + 1}", pipe=j, node=node))
+    ends = np.column_stack([u, v])
+    # No valve mid-run on a straight pipe (degree < 3); row-major order: pipe, then its u end, then v.
+    prob = np.where(arterial, 0.6, p_local)[:, None]
+    vj, vend = np.nonzero((deg[ends] >= 3) & (r < prob))
+    vnode = ends[vj, vend]
+    valves = [Valve(id=f"V{k + 1}", pipe=int(j), node=int(nd))
+              for k, (j, nd) in enumerate(zip(vj.tolist(), vnode.tolist(), strict=True))]
     cust = customers.copy()
     # Customers only where a main passes (every street node has one).
     off = np.ones(roads.n_nodes, bool)

@@ -78,6 +78,7 @@ class _World:
         self._rosters = self._make_rosters()
         if self._rosters:
             self.dispatcher.on_duty = self.on_duty
+            self.dispatcher.rostered = True
         zx = np.array([z.x_m for z in city.zones]) if city.zones else np.zeros(0)
         zy = np.array([z.y_m for z in city.zones]) if city.zones else np.zeros(0)
         self._zones = (zx, zy, [z.id for z in city.zones])
@@ -143,7 +144,7 @@ class _World:
                 if unit.kind in self._rosters and unit.status == "idle" and self.on_duty(unit):
                     inc = self.dispatcher.next_for(unit)
                     if inc is not None:
-                        unit.status = "busy"
+                        self.dispatcher.set_status(unit, "busy")
                         assert unit.wake is not None
                         unit.wake.succeed(inc)
 

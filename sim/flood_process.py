@@ -387,7 +387,6 @@ def attach(world: _World, hazards: list[Hazard], cfg: WaterloggingConfig | None,
         return None
     fp = FloodProcess(world, rain[0], cfg, ew or EarlyWarningConfig(), start_hour)
     world.units.extend(fp.units)
-    for u in fp.units:
-        world.dispatcher.by_kind.setdefault(u.kind, []).append(u)
+    world.dispatcher.add_units(fp.units)
     fp.link_power()
     return fp

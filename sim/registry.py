@@ -12,6 +12,7 @@ __all__ = ["CITY_KINDS", "SCENARIOS"]
 CITY_KINDS: dict[str, str] = {
     "district": "sim.district:build_district",
     "from_files": "sim.loaders:build_from_files",
+    "metro": "sim.district:build_district",
 }
 
 #: scenario.name -> "module:function" building hazards from (ScenarioConfig, City, Generator, horizon_s).

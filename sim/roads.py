@@ -8,6 +8,17 @@ when the road state changes; networkx is not on this path.
 Dispatch asks "how long from every node to this scene?", which is a single
 Dijkstra on the *reversed* graph from the scene; its predecessor array gives
 each node's next hop towards the scene, so a unit's path can be walked too.
+
+At city scale a full Dijkstra per question would dominate a run, so every
+point-to-point question (:meth:`RoadState.time`, :meth:`~RoadState.path`,
+:meth:`~RoadState.position`) is answered from a *distance-limited* search
+from the target, widened (x4 from ``first_limit_s``) until it reaches the
+origin: it settles only the nodes nearer the target than the origin, and it
+gives the same times and next hops as a full search (Dijkstra settles nodes
+in order of distance, so nodes inside the limit never see the ones outside).
+Searches from the same target (a station, a scene) are kept until the road
+state changes; the caches are bounded in bytes, not entries, so a
+100,000-node city does not hold gigabytes of tables.
 """
 
 from __future__ import annotations
@@ -31,22 +42,29 @@ class RoadState:
     product, so one cause clearing leaves the others in force.
     """
 
-    def __init__(self, roads: Roads, cache_size: int = 4096) -> None:
+    def __init__(self, roads: Roads, cache_size: int = 4096, cache_bytes: int = 256 << 20,
+                 first_limit_s: float = 600.0) -> None:
         self.roads = roads
         self.n = roads.n_nodes
         self.base_s = roads.travel_time_s().astype(float)
         self.factor = np.ones(roads.n_links)
         self._causes: dict[str, dict[int, float]] = {}
         self.version = 0
-        self._cache_size = cache_size
+        # A table is n times (8 bytes) plus n next hops (4 bytes).
+        self._cache_size = max(8, min(cache_size, cache_bytes // max(12 * self.n, 1)))
+        self.first_limit_s = float(first_limit_s)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._limited: dict[tuple[int, float], np.ndarray] = {}
+        # Limited searches: (target, limit) -> (times, next hops); limits per target, ascending.
+        self._limited: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._limits_of: dict[int, list[float]] = {}
+        self._routes: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._rev: csr_matrix | None = None
         # Directed arc list: both directions unless one-way.
         two = ~roads.oneway.astype(bool)
         self._arc_src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
         self._arc_dst = np.concatenate([roads.v, roads.u[two]]).astype(np.int64)
         self._arc_link = np.concatenate([np.arange(roads.n_links), np.nonzero(two)[0]])
+        self._build_structure()
 
     # ---------------------------------------------------------------- state
     def set_cause(self, cause: str, link: int, factor: float | None) -> None:
@@ -65,6 +83,7 @@ class RoadState:
                 f *= v
         if self.factor[link] != f:
             self.factor[link] = f
+            self._update_link(link)
             self._changed()
 
     def cause_factor(self, cause: str, link: int) -> float:
@@ -85,26 +104,67 @@ class RoadState:
 
     def _changed(self) -> None:
         self.version += 1
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Forget every table (they are recomputed on demand); the road state is unchanged."""
         self._cache.clear()
         self._limited.clear()
-        self._rev = None
+        self._limits_of.clear()
+        self._routes.clear()
 
     # -------------------------------------------------------------- routing
+    def _build_structure(self) -> None:
+        """The reversed graph's CSR structure, built once; a change rewrites only its weights.
+
+        An entry per (from, to) pair of the reversed graph, holding the
+        fastest of its parallel arcs (csr_matrix would add them up); a closed
+        arc reads ``inf``, which Dijkstra never relaxes. A zero-time arc would
+        read as "no arc" in csgraph, so times are floored at 1e-6 s.
+        """
+        # Reversed: an arc a->b becomes b->a, so Dijkstra from a target gives
+        # the time from every node to that target. Rows are the arcs' heads.
+        order = np.lexsort((self._arc_src, self._arc_dst))
+        dst, src = self._arc_dst[order], self._arc_src[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
+        self._grp_start = np.flatnonzero(first)
+        self._arcs_sorted = order
+        group = np.cumsum(first) - 1
+        self._grp_of_arc = np.empty(len(order), dtype=np.int64)
+        self._grp_of_arc[order] = group
+        # The arcs of each link (one, or two for a two-way link).
+        self._link_arcs = np.full((self.roads.n_links, 2), -1, dtype=np.int64)
+        n_links = self.roads.n_links
+        self._link_arcs[:, 0] = np.arange(n_links)
+        self._link_arcs[self._arc_link[n_links:], 1] = np.arange(n_links, len(self._arc_link))
+        g_dst = dst[first]
+        indptr = np.searchsorted(g_dst, np.arange(self.n + 1)).astype(np.int32)
+        indices = src[first].astype(np.int32)
+        data = self._group_weights()
+        self._rev = csr_matrix((data, indices, indptr), shape=(self.n, self.n))
+
+    def _group_weights(self, groups: np.ndarray | None = None) -> np.ndarray:
+        """Weights of the given CSR entries (all of them, in order, when ``groups`` is None)."""
+        w = self.base_s[self._arc_link] * self.factor[self._arc_link]
+        if groups is None:
+            if not len(self._grp_start):
+                return np.zeros(0)
+            return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
+        ends = np.append(self._grp_start, len(self._arcs_sorted))
+        out = np.empty(len(groups))
+        for k, g in enumerate(groups):
+            out[k] = w[self._arcs_sorted[ends[g]:ends[g + 1]]].min()
+        return np.maximum(out, 1e-6)
+
+    def _update_link(self, link: int) -> None:
+        arcs = self._link_arcs[link]
+        groups = self._grp_of_arc[arcs[arcs >= 0]]
+        assert self._rev is not None
+        self._rev.data[groups] = self._group_weights(groups)
+
     def _reverse_graph(self) -> csr_matrix:
-        if self._rev is None:
-            w = self.base_s[self._arc_link] * self.factor[self._arc_link]
-            ok = np.isfinite(w)
-            src, dst, w = self._arc_src[ok], self._arc_dst[ok], w[ok]
-            # Parallel arcs: keep the fastest (csr_matrix would add them up).
-            # A zero-time arc would read as "no arc" in csgraph, so floor it.
-            w = np.maximum(w, 1e-6)
-            order = np.lexsort((w, src, dst))
-            src, dst, w = src[order], dst[order], w[order]
-            keep = np.ones(len(w), dtype=bool)
-            keep[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
-            # Reversed: an arc a->b becomes b->a, so Dijkstra from a target
-            # gives the time from every node to that target.
-            self._rev = csr_matrix((w[keep], (dst[keep], src[keep])), shape=(self.n, self.n))
+        assert self._rev is not None
         return self._rev
 
     def _to(self, target: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +176,46 @@ class RoadState:
             hit = self._cache[target] = (dist, pred)
         return hit
 
+    def _within(self, target: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        """A search from ``target`` exact at least up to ``limit`` s (a cached wider one will do)."""
+        full = self._cache.get(target)
+        if full is not None:
+            return full
+        for lim in self._limits_of.get(target, ()):
+            if lim >= limit:
+                return self._limited[(target, lim)]
+        dist, pred = dijkstra(self._reverse_graph(), indices=target, limit=limit, return_predecessors=True)
+        if len(self._limited) >= self._cache_size:
+            old = next(iter(self._limited))
+            del self._limited[old]
+            self._limits_of[old[0]].remove(old[1])
+        self._limited[(target, float(limit))] = (dist, pred)
+        lims = self._limits_of.setdefault(target, [])
+        lims.append(float(limit))
+        lims.sort()
+        return dist, pred
+
+    def _reaching(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """A search from ``target`` that reaches ``origin`` if anything does.
+
+        Widens a limited search (x4) and falls back to a full one after
+        8 h of travel, so an unreachable origin costs one full search.
+        """
+        full = self._cache.get(target)
+        if full is not None:
+            return full
+        for lim in self._limits_of.get(target, ()):
+            hit = self._limited[(target, lim)]
+            if np.isfinite(hit[0][origin]):
+                return hit
+        limit = self.first_limit_s
+        while limit < 8 * 3600.0:
+            hit = self._within(target, limit)
+            if np.isfinite(hit[0][origin]):
+                return hit
+            limit *= 4
+        return self._to(target)
+
     def times_within(self, target: int, limit: float) -> np.ndarray:
         """Like :meth:`times_to`, but only nodes within ``limit`` s get a time (others ``inf``).
 
@@ -125,41 +225,58 @@ class RoadState:
         key = (target, float(limit))
         hit = self._limited.get(key)
         if hit is None:
-            hit = dijkstra(self._reverse_graph(), indices=target, limit=limit)
-            if len(self._limited) >= self._cache_size:
-                self._limited.pop(next(iter(self._limited)))
-            self._limited[key] = hit
-        return hit
+            dist = self._within(target, limit)[0]
+            if key in self._limited:
+                return dist
+            return np.where(dist <= limit, dist, np.inf)
+        return hit[0]
+
+    def times_near(self, target: int, limit: float) -> np.ndarray:
+        """Times to ``target``: exact for every node within ``limit`` s; farther ones exact or ``inf``.
+
+        Cheaper than :meth:`times_within` when a wider search is cached: no copy.
+        """
+        return self._within(target, limit)[0]
 
     def times_to(self, target: int) -> np.ndarray:
         """Travel time in s from every node to ``target`` (``inf`` if unreachable)."""
         return self._to(target)[0]
 
     def time(self, origin: int, target: int) -> float:
-        return float(self._to(target)[0][origin])
+        return float(self._reaching(origin, target)[0][origin])
+
+    def _route(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes from ``origin`` to ``target`` and the time left to ``target`` at each (empty if unreachable)."""
+        key = (origin, target)
+        hit = self._routes.get(key)
+        if hit is None:
+            dist, nxt = self._reaching(origin, target)
+            out = [origin]
+            if np.isfinite(dist[origin]):
+                node = origin
+                while node != target:
+                    node = int(nxt[node])
+                    out.append(node)
+            else:
+                out = []
+            nodes = np.array(out, dtype=np.int64)
+            if len(self._routes) >= 4096:
+                self._routes.pop(next(iter(self._routes)))
+            hit = self._routes[key] = (nodes, dist[nodes])
+        return hit
 
     def path(self, origin: int, target: int) -> list[int]:
         """Nodes from ``origin`` to ``target`` along the fastest route ([] if unreachable)."""
-        dist, nxt = self._to(target)
-        if not np.isfinite(dist[origin]):
-            return []
-        out = [origin]
-        node = origin
-        while node != target:
-            node = int(nxt[node])
-            out.append(node)
-        return out
+        return [int(n) for n in self._route(origin, target)[0]]
 
     def position(self, origin: int, target: int, elapsed_s: float) -> int:
         """The node a vehicle has reached ``elapsed_s`` after leaving ``origin`` for ``target``.
 
         The last node passed (a vehicle between two nodes is placed at the one behind it).
         """
-        dist, nxt = self._to(target)
-        if not np.isfinite(dist[origin]):
+        nodes, left = self._route(origin, target)
+        if len(nodes) == 0:
             return origin
-        node = origin
-        start = dist[origin]
-        while node != target and start - dist[int(nxt[node])] <= elapsed_s:
-            node = int(nxt[node])
-        return node
+        # Time already driven at each node after the origin: increasing along the route.
+        driven = left[0] - left[1:]
+        return int(nodes[int(np.searchsorted(driven, elapsed_s, side="right"))])
