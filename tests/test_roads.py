@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,23 @@ def test_limited_search_is_exact_inside_its_radius(seed: int, limit: float) -> N
     inside = full <= limit
     assert np.allclose(part[inside], full[inside])
     assert np.all(np.isinf(part[~inside]))
+
+
+def test_causes_layer_on_a_link_and_clear_independently() -> None:
+    rng = np.random.default_rng(7)
+    roads = random_roads(rng, 12, 40)
+    rs = RoadState(roads)
+    link = 3
+    rs.set_cause("signals", link, 1.3)
+    rs.set_cause("flood", link, 2.0)
+    assert rs.factor[link] == pytest.approx(2.6)
+    rs.set_cause("repair", link, np.inf)
+    assert rs.is_closed(link)
+    rs.set_cause("repair", link, None)  # the repair reopens: the flood and the signals stay
+    assert rs.factor[link] == pytest.approx(2.6) and rs.cause_factor("flood", link) == 2.0
+    rs.set_cause("flood", link, None)
+    assert rs.factor[link] == pytest.approx(1.3)
+    rs.set_cause("signals", link, None)
+    assert rs.factor[link] == 1.0 and rs.cause_factor("signals", link) == 1.0
+    with pytest.raises(ValueError, match="roads.link.3"):
+        rs.set_cause("flood", link, 0.0)
