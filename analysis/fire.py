@@ -45,7 +45,12 @@ def has_fires(run: Run, summary: Mapping[str, Any] | None = None) -> bool:
     """
     meta = {**run.summary, **(summary or {})}
     scenario = str(meta.get("scenario", ""))
-    return bool((run.events["kind"] == "ignite").any()) or scenario.startswith("ebike_fire")
+    return bool(len(_ignitions(run.events))) or scenario.startswith("ebike_fire")
+
+
+def _ignitions(ev: pd.DataFrame) -> pd.DataFrame:
+    """The high-rise fire ignitions (leaking gas that ignites logs ``ignite`` at the leak, not here)."""
+    return ev[(ev["kind"] == "ignite") & ev["scope"].astype(str).str.startswith("buildings.highrise.")]
 
 
 def _note_field(note: str, key: str) -> str:
@@ -62,7 +67,7 @@ def fire_table(run: Run) -> pd.DataFrame:
     ev = ev[ev["incident"].notna()]
     rows: list[dict[str, Any]] = []
     inc = run.incidents.set_index("incident")
-    for _, ig in ev[ev["kind"] == "ignite"].iterrows():
+    for _, ig in _ignitions(ev).iterrows():
         i = int(ig["incident"])
         mine = ev[ev["incident"] == i]
 

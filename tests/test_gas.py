@@ -113,3 +113,16 @@ def test_random_leaks_are_drawn_and_reproducible() -> None:
     cfg = cfg_leak([])
     a, b = prepare(cfg).hazards, prepare(cfg).hazards
     assert a == b and sum(h.kind == "gas.leak" for h in a) >= 1
+
+
+def test_a_run_whose_gas_ignites_writes_its_folder_and_report(city, tmp_path) -> None:
+    from sim.runner import execute
+
+    pipe = city.gas.pipe_ids[a_main_that_cuts_customers_off(city)[0]]
+    cfg = cfg_leak([LeakSpec(t_s=3600.0, pipe=pipe)], ignition_prob=1.0,
+                   ignition_delay=ServiceTime(dist="fixed", median_s=60.0))
+    cfg.run.horizon_s = 6 * 3600.0
+    summary = execute(prepare(cfg), tmp_path / "run")
+    assert summary["status"] == "ok", summary.get("error")
+    assert summary["metrics"]["n_incidents"] >= 2
+    assert "gas fire" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
