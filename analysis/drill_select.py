@@ -379,7 +379,8 @@ class Context:
         water = self.first(iid, "first_water")
         second = self.first(iid, "second_alarm")
         exposed, casualties = self.first(iid, "exposed"), self.first(iid, "casualties")
-        untenable = [g for g in self.groups.get((iid, "untenable"), []) if g.t_s <= group.t_s]
+        # floors untenable by first water (all of them when water never came)
+        untenable = [g for g in self.groups.get((iid, "untenable"), []) if water is None or g.t_s <= water.t_s]
         floors = sorted(int(g.value) for g in untenable if g.value is not None)
         shut = self.first(iid, "shut_off")
         evac = self.first(iid, "evacuate")
