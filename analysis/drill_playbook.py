@@ -54,7 +54,7 @@ FIELDS = frozenset(
         "restore_clock", "control_clock",
         # power faults, gas leaks and high-rise fires (analysis.drill_select.Context._hazard_fields)
         "asset", "component", "components", "n_components", "value", "total", "zones",
-        "power_customers", "power_zones", "signal_zones", "signal_links", "pump_stations", "lifted_nodes",
+        "power_customers", "power_zones", "signal_zones", "signal_links", "pumps_down", "lifted_nodes",
         "booster_households", "n_boosters", "trapped_lifts", "n_lift_blocks", "entrapments", "backup",
         "radius", "households", "gas_customers", "gas_segment", "shut_off_clock",
         "building", "floor", "location", "detect_how", "floors_untenable", "untenable_floors",

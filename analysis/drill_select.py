@@ -396,7 +396,10 @@ class Context:
             "zones": pb.join([self.zone(z) for z in zones]) if zones else unknown,
             "power_customers": total("power.feeder"), "power_zones": named("power.feeder"),
             "signal_zones": named("roads.signals"), "signal_links": total("roads.signals"),
-            "pump_stations": named("water.pump"), "lifted_nodes": total("water.pump"),
+            "pumps_down": pb.phrase("pumps_down", pumps=pb.join([self.component(sc) for sc, _ in
+                                                                 life["water.pump"][1]]))
+            if "water.pump" in life else "",
+            "lifted_nodes": total("water.pump"),
             "booster_households": total("water.booster"), "n_boosters": str(len(life.get("water.booster",
                                                                                          (0, ()))[1])),
             "trapped_lifts": total("elevators"), "n_lift_blocks": str(len(life.get("elevators", (0, ()))[1])),

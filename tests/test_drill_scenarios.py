@@ -170,3 +170,23 @@ def test_csv_round_trips_with_the_bom(drills: dict, name: str, tmp_path: Path) -
         rows = list(csv.reader(fh))
     assert rows == inject_rows(drill)
     assert len(rows) == 1 + len(drill.injects) + len(drill.contingencies)
+
+
+def test_a_hospital_whose_generator_runs_dry_is_told_and_so_is_the_district(tmp_path: Path, playbook: dict) -> None:
+    cfg = Config()
+    cfg.scenario.name = "power_outage"
+    cfg.seed = 1
+    cfg.run.report = False
+    cfg.city.power.hospital_backup_h = 1.0
+    assert simulate(cfg, tmp_path / "run")["status"] == "ok"
+    run = load_run(tmp_path / "run")
+    ev = run.events
+    dry = ev[(ev["kind"] == "lifeline_down") & ev["scope"].str.startswith("hospital.")]
+    assert len(dry), "the fault should outlast a one-hour generator"
+    for lang in ("zh", "en"):
+        drill = build_drill(run, DrillOptions(lang=lang), playbook)
+        by_rule = {i.rule: i for i in drill.injects}
+        assert {"hospital_no_power", "hospital_no_power_command"} <= set(by_rule)
+        inj = by_rule["hospital_no_power"]
+        assert inj.receiver == "hospital" and inj.event_scope == str(dry.iloc[0]["scope"])
+        assert ("1小时" if lang == "zh" else "1 h") in inj.message
