@@ -391,6 +391,7 @@ class Context:
             "asset": self.component(str(inc["scope"])),
             "component": self.component(group.scope),
             "components": _short_list(pb, ids, 6, "segment_many") if ids else unknown,
+            "component_names": _short_list(pb, [self.component(sc) for sc in group.scopes], 4, "segment_many"),
             "n_components": str(len(group.scopes)),
             "value": _fmt_int(group.value), "total": _fmt_int(group.total),
             "zones": pb.join([self.zone(z) for z in zones]) if zones else unknown,
