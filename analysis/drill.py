@@ -16,7 +16,9 @@ messages, expected actions, targets) lives in ``conf/drill/default.yaml``
 (:mod:`analysis.drill_playbook`).
 
 Selection. Each rule of the playbook matches the first group of events of one
-kind for one incident (events at the same time, e.g. a run card's units); its
+kind for one incident that it fits (events at the same time, e.g. a run card's
+units; lifeline records are grouped per component class, so the dozens of
+high-rises a substation trip takes down make one group per class); its
 score is the rule's weight plus bonuses for hazard incidents, severity and
 customers out. Within the exercise window (by default the hazards' own span),
 every role the candidates reach first gets its best inject that fits, then the
