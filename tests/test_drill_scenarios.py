@@ -190,3 +190,21 @@ def test_a_hospital_whose_generator_runs_dry_is_told_and_so_is_the_district(tmp_
         inj = by_rule["hospital_no_power"]
         assert inj.receiver == "hospital" and inj.event_scope == str(dry.iloc[0]["scope"])
         assert ("1小时" if lang == "zh" else "1 h") in inj.message
+
+
+def test_an_lpg_leak_goes_to_the_fire_brigade_and_the_street(tmp_path: Path, playbook: dict) -> None:
+    from sim.config import LeakSpec
+
+    cfg = Config()
+    cfg.scenario.name = "gas_leak"
+    cfg.run.report = False
+    cfg.scenario.gas_leak.leaks = [LeakSpec(t_s=9000.0, zone="Z03", cause="lpg")]
+    assert simulate(cfg, tmp_path / "run")["status"] == "ok"
+    run = load_run(tmp_path / "run")
+    for lang in ("zh", "en"):
+        drill = build_drill(run, DrillOptions(lang=lang), playbook)
+        lpg = [i for i in drill.injects if i.incident_type == "lpg_leak"]
+        assert {"gas_order", "gas_evacuate"} <= {i.rule for i in lpg}
+        assert "gas_company" not in {i.receiver for i in lpg}
+        text = " ".join(drill.scenario)
+        assert ("液化石油气钢瓶" if lang == "zh" else "LPG cylinder") in text
