@@ -53,7 +53,7 @@ FIELDS = frozenset(
         "occur_clock", "report_clock", "dispatch_clock", "arrive_clock", "isolate_clock",
         "restore_clock", "control_clock",
         # power faults, gas leaks and high-rise fires (analysis.drill_select.Context._hazard_fields)
-        "asset", "component", "components", "component_names", "n_components", "value", "total", "zones",
+        "asset", "component", "components", "component_names", "n_components", "trapped_block", "value", "total", "zones",
         "power_customers", "power_zones", "signal_zones", "signal_links", "pumps_down", "lifted_nodes",
         "booster_households", "n_boosters", "trapped_lifts", "n_lift_blocks", "entrapments", "backup",
         "radius", "households", "gas_customers", "gas_segment", "shut_off_clock",

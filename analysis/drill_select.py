@@ -48,6 +48,7 @@ class Group:
     indices: tuple[int, ...]
     total: float | None = None  # sum of the values of the group's events (e.g. elevators with people trapped)
     notes: tuple[str, ...] = ()
+    values: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ class Context:
                 scopes=tuple(str(cols["scope"][i]) for i in idx), indices=tuple(idx),
                 total=sum(vals) if vals else None,
                 notes=tuple(str(cols["note"][i]) if _present(cols["note"][i]) else "" for i in idx),
+                values=tuple(_num(cols["value"][i]) for i in idx),
             ))
         return out
 
@@ -392,6 +394,7 @@ class Context:
             "component": self.component(group.scope),
             "components": _short_list(pb, ids, 6, "segment_many") if ids else unknown,
             "component_names": _short_list(pb, [self.component(sc) for sc in group.scopes], 4, "segment_many"),
+            "trapped_block": self._trapped_block(group),
             "n_components": str(len(group.scopes)),
             "value": _fmt_int(group.value), "total": _fmt_int(group.total),
             "zones": pb.join([self.zone(z) for z in zones]) if zones else unknown,
@@ -426,6 +429,18 @@ class Context:
             "casualties": str(round(casualties.value)) if casualties and casualties.value is not None else unknown,
             "occupants": _note_value(exposed.note, "occupants").split(".")[0] if exposed else unknown,
         }
+
+    def _trapped_block(self, group: Group) -> str:
+        """The first high-rise of a lift outage with people trapped, with its zone."""
+        pb = self.pb
+        for sc, note, v in zip(group.scopes, group.notes or [""] * len(group.scopes),
+                               group.values or [None] * len(group.scopes), strict=True):
+            if sc.startswith("elevators.") and v is not None and v >= 1:
+                zone = self.zone_of(sc, note)
+                return pb.phrase("block_in_zone", block=pb.text(pb.data["components"]["buildings.highrise"],
+                                                                id=sc.rsplit(".", 1)[-1]),
+                                 zone=self.zone(zone) if zone else pb.phrase("unknown"))
+        return pb.phrase("unknown")
 
     def entrapments(self, t: float) -> int:
         """Elevator entrapment calls occurring at ``t`` (a power loss traps them all at once)."""
@@ -655,7 +670,7 @@ def _anchor(ctx: Context, rule: dict[str, Any], inc: dict[str, Any]) -> Group | 
         if unit in g.scopes:
             k = g.scopes.index(unit)
             return replace(g, scope=unit, index=g.indices[k], scopes=(unit,), indices=(g.indices[k],),
-                           notes=g.notes[k: k + 1], total=None)
+                           notes=g.notes[k: k + 1], values=g.values[k: k + 1], total=None)
     return None
 
 

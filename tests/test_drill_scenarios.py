@@ -114,7 +114,7 @@ def test_power_cascade_is_grouped_one_inject_per_class(runs: dict[str, Path], dr
     lifts = next(i for i in drill.injects if i.rule == "lifts_trapped")
     trapped = downs[downs["scope"].str.startswith("elevators.")
                     & (downs["t_s"] == lifts.event_t_s)]["value"].sum()
-    assert f"{int(trapped)}部电梯有人被困" in lifts.message
+    assert f"{int(trapped)}部电梯轿厢内有人被困" in lifts.message
 
 
 def test_gas_messages_carry_the_cordon_and_the_shut_off(runs: dict[str, Path], drills: dict) -> None:
