@@ -53,7 +53,8 @@ FIELDS = frozenset(
         "occur_clock", "report_clock", "dispatch_clock", "arrive_clock", "isolate_clock",
         "restore_clock", "control_clock",
         # power faults, gas leaks and high-rise fires (analysis.drill_select.Context._hazard_fields)
-        "asset", "component", "components", "component_names", "n_components", "trapped_block", "value", "total", "zones",
+        "asset", "component", "components", "component_names", "n_components", "trapped_block",
+        "fed_hospitals", "fed_backup", "value", "total", "zones",
         "power_customers", "power_zones", "signal_zones", "signal_links", "pumps_down", "lifted_nodes",
         "booster_households", "n_boosters", "trapped_lifts", "n_lift_blocks", "entrapments", "backup",
         "radius", "households", "gas_customers", "gas_segment", "shut_off_clock",
@@ -68,7 +69,7 @@ _NAMED = ("roles", "senders", "modes", "events", "incident_types", "severity", "
 _REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places", "objectives", "injects", "contingencies",
              "phrases", "labels")
 _WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
-                   "total_min", "total_max", "note_contains", "note_excludes"})
+                   "total_min", "total_max", "note_contains", "note_excludes", "feeds"})
 
 
 class PlaybookError(ValueError):

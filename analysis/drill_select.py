@@ -366,6 +366,7 @@ class Context:
                                                zip(group.scopes, group.notes or [""] * len(group.scopes),
                                                    strict=True)) if z))
         life = self.lifeline_totals(iid)
+        fed = self.fed(iid, group, "hospital") if group.kind == "lifeline_down" else []
 
         def total(cls: str) -> str:
             return str(int(life[cls][0])) if cls in life else "0"
@@ -395,6 +396,8 @@ class Context:
             "components": _short_list(pb, ids, 6, "segment_many") if ids else unknown,
             "component_names": _short_list(pb, [self.component(sc) for sc in group.scopes], 4, "segment_many"),
             "trapped_block": self._trapped_block(group),
+            "fed_hospitals": pb.join([self.component(sc) for sc, _ in fed]) if fed else unknown,
+            "fed_backup": pb.duration(fed[0][1] * 3600.0) if fed and fed[0][1] is not None else unknown,
             "n_components": str(len(group.scopes)),
             "value": _fmt_int(group.value), "total": _fmt_int(group.total),
             "zones": pb.join([self.zone(z) for z in zones]) if zones else unknown,
@@ -441,6 +444,22 @@ class Context:
                                                                 id=sc.rsplit(".", 1)[-1]),
                                  zone=self.zone(zone) if zone else pb.phrase("unknown"))
         return pb.phrase("unknown")
+
+    def fed(self, incident: int, group: Group, cls: str) -> list[tuple[str, float | None]]:
+        """Components of class ``cls`` that later lost one of ``group``'s components (``cause=`` in their note).
+
+        A hospital runs on its generator when its feeder drops and is logged
+        only when the fuel runs out; this finds it from the feeder's record.
+        """
+        out = []
+        for g in self.groups.get((incident, "lifeline_down"), []):
+            if g.t_s < group.t_s or component_class(g.scope) != cls:
+                continue
+            for sc, note, v in zip(g.scopes, g.notes or [""] * len(g.scopes), g.values or [None] * len(g.scopes),
+                                   strict=True):
+                if _note_value(note, "cause") in group.scopes:
+                    out.append((sc, v))
+        return out
 
     def entrapments(self, t: float) -> int:
         """Elevator entrapment calls occurring at ``t`` (a power loss traps them all at once)."""
@@ -534,6 +553,7 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
         or ("total_max" in when and (total is None or total > when["total_max"]))
         or ("note_contains" in when and str(when["note_contains"]).casefold() not in note)
         or ("note_excludes" in when and str(when["note_excludes"]).casefold() in note)
+        or ("feeds" in when and not ctx.fed(int(inc["incident"]), group, str(when["feeds"])))
         or ("value_min" in when and (v is None or v < when["value_min"]))
         or ("value_max" in when and (v is None or v > when["value_max"]))
         or ("customers_min" in when and out < when["customers_min"])

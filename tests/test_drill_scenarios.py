@@ -186,7 +186,8 @@ def test_a_hospital_whose_generator_runs_dry_is_told_and_so_is_the_district(tmp_
     for lang in ("zh", "en"):
         drill = build_drill(run, DrillOptions(lang=lang), playbook)
         by_rule = {i.rule: i for i in drill.injects}
-        assert {"hospital_no_power", "hospital_no_power_command"} <= set(by_rule)
+        assert {"hospital_on_backup", "hospital_no_power", "hospital_no_power_command"} <= set(by_rule)
+        assert by_rule["hospital_on_backup"].event_t_s < by_rule["hospital_no_power"].event_t_s
         inj = by_rule["hospital_no_power"]
         assert inj.receiver == "hospital" and inj.event_scope == str(dry.iloc[0]["scope"])
         assert ("1小时" if lang == "zh" else "1 h") in inj.message
