@@ -16,7 +16,9 @@ messages, expected actions, targets) lives in ``conf/drill/default.yaml``
 (:mod:`analysis.drill_playbook`).
 
 Selection. Each rule of the playbook matches the first group of events of one
-kind for one incident (events at the same time, e.g. a run card's units); its
+kind for one incident that it fits (events at the same time, e.g. a run card's
+units; lifeline records are grouped per component class, so the dozens of
+high-rises a substation trip takes down make one group per class); its
 score is the rule's weight plus bonuses for hazard incidents, severity and
 customers out. Within the exercise window (by default the hazards' own span),
 every role the candidates reach first gets its best inject that fits, then the
@@ -365,15 +367,22 @@ def _scenario_text(ctx: Context, t0: float, t1: float, etype: str, cap: int) -> 
     out = [pb.label("scene_startex", start=ctx.clock(t0), end=ctx.clock(t1))]
     hazard = sorted((r for r in ctx.incidents.values() if str(r["source"]) != "background"),
                     key=lambda r: (float(r["t_occur_s"]), int(r["incident"])))
+    roots = set(ctx.run.hazards["hazard"].astype(str)) if "hazard" in ctx.run.hazards else set()
+    knock_on: dict[str, int] = {}
     for inc in hazard:
         if float(inc["t_occur_s"]) > t1:
+            continue
+        if roots and str(inc["source"]) not in roots:
+            # consequences of a hazard (elevator entrapments of a power cut, a gas fire): counted, not narrated
+            knock_on[str(inc["type"])] = knock_on.get(str(inc["type"]), 0) + 1
             continue
         group = ctx.first(int(inc["incident"]), "occur") or ctx.first(int(inc["incident"]), "report")
         if group is None:
             continue
         f = ctx.fields(inc, group)
         if inc["type"] != "water_main_break":
-            out.append(pb.label("scene_other", **f))
+            own = f"scene_{inc['type']}"
+            out.append(pb.label(own if own in pb.data["labels"] else "scene_other", **f))
             continue
         parts = [pb.label("scene_water", **f)]
         if ctx.first(int(inc["incident"]), "report"):
@@ -386,6 +395,10 @@ def _scenario_text(ctx: Context, t0: float, t1: float, etype: str, cap: int) -> 
             restore_text = pb.label(("scene_repaired" if dry else "scene_restored") if done else "scene_open", **f)
             parts.append(pb.label("scene_outcome_dry" if dry else "scene_outcome", restore_text=restore_text, **f))
         out.append(("" if pb.lang == "zh" else " ").join(parts))
+    if knock_on:
+        parts = [pb.label("scene_breakdown_item", type=pb.name("incident_types", t), n=k)
+                 for t, k in sorted(knock_on.items(), key=lambda kv: (-kv[1], kv[0]))]
+        out.append(pb.label("scene_knock_on", breakdown=pb.join(parts)))
     routine = [r for r in ctx.incidents.values()
                if str(r["source"]) == "background" and t0 <= float(r["t_occur_s"]) <= t1]
     if routine:

@@ -52,14 +52,24 @@ FIELDS = frozenset(
         "eta", "queue", "delay", "target", "call_processing", "travel",
         "occur_clock", "report_clock", "dispatch_clock", "arrive_clock", "isolate_clock",
         "restore_clock", "control_clock",
+        # power faults, gas leaks and high-rise fires (analysis.drill_select.Context._hazard_fields)
+        "asset", "component", "components", "component_names", "n_components", "trapped_block",
+        "fed_hospitals", "fed_backup", "value", "total", "zones",
+        "power_customers", "power_zones", "signal_zones", "signal_links", "pumps_down", "lifted_nodes",
+        "booster_households", "n_boosters", "trapped_lifts", "n_lift_blocks", "entrapments", "backup",
+        "radius", "households", "gas_customers", "gas_segment", "shut_off_clock",
+        "building", "floor", "location", "detect_how", "floors_untenable", "untenable_floors",
+        "second_alarm_floors", "water_source", "first_water_clock", "first_water_after", "exposed",
+        "casualties", "occupants",
     }
 )
 
 _NAMED = ("roles", "senders", "modes", "events", "incident_types", "severity", "unit_kinds", "materials",
-          "road_classes", "scenarios", "policies", "exercise_types")
-_REQUIRED = (*_NAMED, "defaults", "scoring", "detection", "places", "objectives", "injects", "contingencies",
+          "road_classes", "scenarios", "policies", "exercise_types", "fire_locations")
+_REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places", "objectives", "injects", "contingencies",
              "phrases", "labels")
-_WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix"})
+_WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
+                   "total_min", "total_max", "note_contains", "note_excludes", "feeds"})
 
 
 class PlaybookError(ValueError):
@@ -200,6 +210,8 @@ class _Checker:
                 if rule["id"] in ids:
                     raise self.fail(f"{section}[{i}].id", f"duplicate id {rule['id']!r}")
                 ids.add(rule["id"])
+        for k, v in d["components"].items():
+            self.text(f"components.{k}", v, frozenset({"id"}))
         for k, v in d["phrases"].items():
             self.text(f"phrases.{k}", v)
         for k, v in d["labels"].items():

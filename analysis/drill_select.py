@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from analysis.drill_playbook import LANGS, Playbook, fmt_clock
-from analysis.metrics import response_components
+from analysis.metrics import fractile, response_components
 from analysis.rundir import Run, run_horizon
 
 __all__ = ["Cand", "Context", "Group", "candidates", "contingencies", "parse_clock", "resolve_roles", "select",
@@ -46,6 +46,9 @@ class Group:
     note: str
     scopes: tuple[str, ...]
     indices: tuple[int, ...]
+    total: float | None = None  # sum of the values of the group's events (e.g. elevators with people trapped)
+    notes: tuple[str, ...] = ()
+    values: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,39 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _present(v: Any) -> bool:
+    return isinstance(v, str) and v != ""
+
+
 def _by_type(value: Any, itype: str) -> Any:
     return value[itype] if isinstance(value, dict) else value
 
 
 def _ids(scopes: Sequence[str]) -> list[str]:
     return [s.rsplit(".", 1)[-1] for s in scopes]
+
+
+#: Kinds whose same-time records are split by component class (``elevators``,
+#: ``water.booster``, ...): a substation trip logs dozens of them at once, and a
+#: trainer wants one inject per class of consequence, not one per high-rise.
+SPLIT_KINDS = frozenset({"lifeline_down", "lifeline_up"})
+#: Kinds whose later records are a long tail (house-by-house relighting): only
+#: the first counts towards the end of the exercise window.
+TAIL_KINDS = frozenset({"relight"})
+
+
+def component_class(scope: str) -> str:
+    """``power.feeder.FZ03`` -> ``power.feeder``; ``elevators.HR0042`` -> ``elevators``."""
+    return scope.rsplit(".", 1)[0] if "." in scope else scope
+
+
+def _note_value(note: str, key: str) -> str:
+    """``radius=100 m`` / ``location=corridor; route=stair`` -> the value of ``key`` ('' if absent)."""
+    for part in note.replace(";", ",").split(","):
+        k, sep, v = part.strip().partition("=")
+        if sep and k.strip() == key:
+            return v.strip()
+    return ""
 
 
 class Context:
@@ -115,6 +145,14 @@ class Context:
         self.service_t = water["t_s"].to_numpy(float)
         self.service_out = water["customers_out"].to_numpy(float)
         self.outages = self._outages(water["cause"].tolist())
+        # where a high-rise stands: its entrapment or fire incidents name it and their zone
+        self.building_zone: dict[str, str] = {}
+        for r in self.incidents.values():
+            parts = str(r["scope"]).split(".")
+            if parts[0] == "elevators" and len(parts) > 1:
+                self.building_zone.setdefault(parts[1], str(r["zone"]))
+            elif parts[:2] == ["buildings", "highrise"] and len(parts) > 2:
+                self.building_zone.setdefault(parts[2], str(r["zone"]))
 
     def _outages(self, causes: list[str]) -> dict[str, float] | None:
         """Customers each burst main cut off: the rises in service.csv whose cause names it.
@@ -149,16 +187,23 @@ class Context:
         rows = sorted((float(t), i) for i, (t, inc) in enumerate(zip(ev["t_s"], ev["incident"], strict=True))
                       if _num(inc) is not None)
         cols = {c: ev[c].tolist() for c in ("kind", "scope", "incident", "value", "note")}
-        bucket: dict[tuple[int, str, float], list[int]] = {}
+        bucket: dict[tuple[int, str, float, str], list[int]] = {}
         for t, i in rows:
-            bucket.setdefault((int(cols["incident"][i]), str(cols["kind"][i]), t), []).append(i)
+            kind = str(cols["kind"][i])
+            cls = component_class(str(cols["scope"][i])) if kind in SPLIT_KINDS else ""
+            bucket.setdefault((int(cols["incident"][i]), kind, t, cls), []).append(i)
         out: dict[tuple[int, str], list[Group]] = {}
-        for (inc, kind, t), idx in bucket.items():
+        for (inc, kind, t, _), idx in bucket.items():
             first = idx[0]
+            vals = [v for v in (_num(cols["value"][i]) for i in idx) if v is not None]
             out.setdefault((inc, kind), []).append(Group(
                 index=first, t_s=t, kind=kind, scope=str(cols["scope"][first]), incident=inc,
-                value=_num(cols["value"][first]), note=str(cols["note"][first]),
+                value=_num(cols["value"][first]), note=str(cols["note"][first] if _present(cols["note"][first])
+                                                           else ""),
                 scopes=tuple(str(cols["scope"][i]) for i in idx), indices=tuple(idx),
+                total=sum(vals) if vals else None,
+                notes=tuple(str(cols["note"][i]) if _present(cols["note"][i]) else "" for i in idx),
+                values=tuple(_num(cols["value"][i]) for i in idx),
             ))
         return out
 
@@ -196,6 +241,8 @@ class Context:
 
     def unit(self, scope: str) -> str:
         parts = scope.split(".")
+        if len(parts) == 2 and parts[0] == "units":  # a team without a depot, e.g. units.street_team
+            return self.pb.name("unit_kinds", parts[1])
         if len(parts) < 4 or parts[0] != "units":
             return scope
         return self.pb.phrase("unit", kind=self.pb.name("unit_kinds", parts[1]), unit_id=".".join(parts[2:]))
@@ -219,6 +266,47 @@ class Context:
     def pipe_link(self, pipe_id: str) -> int | None:
         p = self.pipes.get(pipe_id)
         return int(p["road_link"]) if p and _num(p.get("road_link")) is not None else None
+
+    def component(self, scope: str) -> str:
+        """A lifeline component, gas main, valve or building in words (playbook ``components``)."""
+        cls, _, cid = scope.rpartition(".")
+        table = self.pb.data["components"]
+        if cls in table:
+            return self.pb.text(table[cls], id=cid)
+        if cls == "roads.node":
+            return self.pb.phrase("place", zone=self.zone(self._node_zone(cid)), node=cid)
+        parts = scope.split(".")
+        if parts[:2] == ["buildings", "highrise"] and len(parts) >= 3:
+            return self.pb.text(table["buildings.highrise"], id=parts[2])
+        return scope
+
+    def _node_zone(self, node: str) -> str:
+        return next((str(r["zone"]) for r in self.incidents.values() if _fmt_int(r.get("node")) == node), "")
+
+    def zone_of(self, scope: str, note: str = "") -> str | None:
+        """The zone a component serves: ``roads.signals.Z03``, ``power.feeder.FZ03`` (F + zone), a high-rise
+        (by its incidents, else by the feeder it lost: note ``cause=power.feeder.FZ03``)."""
+        cls, _, cid = scope.rpartition(".")
+        cause = _note_value(note, "cause")
+        if cls in ("elevators", "water.booster", "water.pump", "hospital") and cid not in self.building_zone \
+                and cause.startswith("power.feeder."):
+            return self.zone_of(cause)
+        if cls == "roads.signals" and cid in self.zones:
+            return cid
+        if cls == "power.feeder" and cid[1:] in self.zones:
+            return cid[1:]
+        if cls in ("elevators", "water.booster"):
+            return self.building_zone.get(cid)
+        return None
+
+    def lifeline_totals(self, incident: int) -> dict[str, tuple[float, tuple[tuple[str, str], ...]]]:
+        """Per component class, what the incident's first outage of that class affects, and (scope, note) pairs."""
+        out: dict[str, tuple[float, tuple[tuple[str, str], ...]]] = {}
+        for g in self.groups.get((incident, "lifeline_down"), []):
+            cls = component_class(g.scope)
+            if cls not in out:
+                out[cls] = (g.total or 0.0, tuple(zip(g.scopes, g.notes or [""] * len(g.scopes), strict=True)))
+        return out
 
     # -- the fields a template may use (analysis.drill_playbook.FIELDS)
     def fields(self, inc: dict[str, Any], group: Group, **extra: str) -> dict[str, str]:
@@ -265,8 +353,118 @@ class Context:
             "isolate_clock": self.clock(isolate.t_s) if isolate else unknown,
             "restore_clock": self.clock(restored) if restored is not None else pb.phrase("not_restored"),
         }
+        f.update(self._hazard_fields(inc, group))
         f.update(extra)
         return f
+
+    def _hazard_fields(self, inc: dict[str, Any], group: Group) -> dict[str, str]:
+        """Fields of power faults, gas leaks and high-rise fires (analysis.drill_playbook.FIELDS)."""
+        pb, iid = self.pb, int(inc["incident"])
+        unknown = pb.phrase("unknown")
+        ids = _ids(group.scopes)
+        zones = list(dict.fromkeys(z for z in (self.zone_of(sc, n) for sc, n in
+                                               zip(group.scopes, group.notes or [""] * len(group.scopes),
+                                                   strict=True)) if z))
+        life = self.lifeline_totals(iid)
+        fed = self.fed(iid, group, "hospital") if group.kind == "lifeline_down" else []
+
+        def total(cls: str) -> str:
+            return str(int(life[cls][0])) if cls in life else "0"
+
+        def named(cls: str) -> str:
+            if cls not in life:
+                return unknown
+            zs = list(dict.fromkeys(z for z in (self.zone_of(sc, n) for sc, n in life[cls][1]) if z))
+            return pb.join([self.zone(z) for z in zs]) if zs else _short_list(
+                pb, _ids([sc for sc, _ in life[cls][1]]), 6, "segment_many")
+
+        ignite = self.first(iid, "ignite")
+        water = self.first(iid, "first_water")
+        second = self.first(iid, "second_alarm")
+        exposed, casualties = self.first(iid, "exposed"), self.first(iid, "casualties")
+        # floors untenable by first water (all of them when water never came)
+        untenable = [g for g in self.groups.get((iid, "untenable"), []) if water is None or g.t_s <= water.t_s]
+        floors = sorted(int(g.value) for g in untenable if g.value is not None)
+        shut = self.first(iid, "shut_off")
+        evac = self.first(iid, "evacuate")
+        location = _note_value(ignite.note, "location") if ignite else ""
+        relay = water is not None and "relay" in water.note.casefold()
+        segment = shut.note.removeprefix("segment=").split(",") if shut and shut.note else []
+        return {
+            "asset": self.component(str(inc["scope"])),
+            "component": self.component(group.scope),
+            "components": _short_list(pb, ids, 6, "segment_many") if ids else unknown,
+            "component_names": _short_list(pb, [self.component(sc) for sc in group.scopes], 4, "segment_many"),
+            "trapped_block": self._trapped_block(group),
+            "fed_hospitals": pb.join([self.component(sc) for sc, _ in fed]) if fed else unknown,
+            "fed_backup": pb.duration(fed[0][1] * 3600.0) if fed and fed[0][1] is not None else unknown,
+            "n_components": str(len(group.scopes)),
+            "value": _fmt_int(group.value), "total": _fmt_int(group.total),
+            "zones": pb.join([self.zone(z) for z in zones]) if zones else unknown,
+            "power_customers": total("power.feeder"), "power_zones": named("power.feeder"),
+            "signal_zones": named("roads.signals"), "signal_links": total("roads.signals"),
+            "pumps_down": pb.phrase("pumps_down", pumps=pb.join([self.component(sc) for sc, _ in
+                                                                 life["water.pump"][1]]))
+            if "water.pump" in life else "",
+            "lifted_nodes": total("water.pump"),
+            "booster_households": total("water.booster"), "n_boosters": str(len(life.get("water.booster",
+                                                                                         (0, ()))[1])),
+            "trapped_lifts": total("elevators"), "n_lift_blocks": str(len(life.get("elevators", (0, ()))[1])),
+            "entrapments": str(self.entrapments(group.t_s)),
+            "backup": pb.duration(group.value * 3600.0) if group.value is not None else unknown,
+            "radius": _metres(pb, _note_value(evac.note, "radius")) if evac else unknown,
+            "households": _fmt_int(evac.value) if evac else unknown,
+            "gas_customers": _fmt_int(shut.value) if shut else unknown,
+            "gas_segment": _short_list(pb, [x for x in segment if x], 6, "segment_many") if segment else unknown,
+            "shut_off_clock": self.clock(shut.t_s) if shut else unknown,
+            "building": self.component(str(inc["scope"])),
+            "floor": _fmt_int(ignite.value) if ignite else unknown,
+            "location": pb.name("fire_locations", location) if location else unknown,
+            "detect_how": pb.phrase("detect_alarm" if group.note and "alarm" in group.note.casefold()
+                                    and "no working" not in group.note.casefold() else "detect_discovered"),
+            "floors_untenable": str(len(floors)),
+            "untenable_floors": _floor_ranges(pb, floors) if floors else unknown,
+            "second_alarm_floors": _fmt_int(second.value) if second else unknown,
+            "water_source": pb.phrase("water_relay" if relay else "water_building") if water else unknown,
+            "first_water_clock": self.clock(water.t_s) if water else unknown,
+            "first_water_after": pb.duration(water.value) if water and water.value is not None else unknown,
+            "exposed": str(round(exposed.value)) if exposed and exposed.value is not None else unknown,
+            "casualties": str(round(casualties.value)) if casualties and casualties.value is not None else unknown,
+            "occupants": _note_value(exposed.note, "occupants").split(".")[0] if exposed else unknown,
+        }
+
+    def _trapped_block(self, group: Group) -> str:
+        """The first high-rise of a lift outage with people trapped, with its zone."""
+        pb = self.pb
+        for sc, note, v in zip(group.scopes, group.notes or [""] * len(group.scopes),
+                               group.values or [None] * len(group.scopes), strict=True):
+            if sc.startswith("elevators.") and v is not None and v >= 1:
+                zone = self.zone_of(sc, note)
+                return pb.phrase("block_in_zone", block=pb.text(pb.data["components"]["buildings.highrise"],
+                                                                id=sc.rsplit(".", 1)[-1]),
+                                 zone=self.zone(zone) if zone else pb.phrase("unknown"))
+        return pb.phrase("unknown")
+
+    def fed(self, incident: int, group: Group, cls: str) -> list[tuple[str, float | None]]:
+        """Components of class ``cls`` that later lost one of ``group``'s components (``cause=`` in their note).
+
+        A hospital runs on its generator when its feeder drops and is logged
+        only when the fuel runs out; this finds it from the feeder's record.
+        """
+        out = []
+        for g in self.groups.get((incident, "lifeline_down"), []):
+            if g.t_s < group.t_s or component_class(g.scope) != cls:
+                continue
+            for sc, note, v in zip(g.scopes, g.notes or [""] * len(g.scopes), g.values or [None] * len(g.scopes),
+                                   strict=True):
+                if _note_value(note, "cause") in group.scopes:
+                    out.append((sc, v))
+        return out
+
+    def entrapments(self, t: float) -> int:
+        """Elevator entrapment calls occurring at ``t`` (a power loss traps them all at once)."""
+        return sum(1 for r in self.incidents.values()
+                   if str(r["type"]) == "elevator_entrapment" and abs(float(r["t_occur_s"]) - t) < 1e-6)
 
     # -- objectives
     def metric(self, name: str, iid: int) -> float | None:
@@ -279,6 +477,15 @@ class Context:
             return isolate.t_s - report
         if name == "burst_to_restore" and restore and occur is not None:
             return restore.t_s - occur
+        shut, water = self.first(iid, "shut_off"), self.first(iid, "first_water")
+        if name == "report_to_shut_off" and shut and report is not None:
+            return shut.t_s - report
+        if name == "ignition_to_first_water" and water:
+            return water.value
+        if name == "entrapment_response":
+            vals = [v for i, r in self.incidents.items() if str(r["type"]) == "elevator_entrapment"
+                    and (v := _num(self.components.get(i, {}).get("response"))) is not None]
+            return fractile(vals, float(self.standards.get("fractile", 0.9))) if vals else None
         if name == "arrival_to_handover" and control is not None and arrival is not None:
             return control - arrival
         return None
@@ -308,6 +515,23 @@ def _fmt_int(v: Any) -> str:
     return str(int(f)) if f is not None else "—"
 
 
+def _metres(pb: Playbook, text: str) -> str:
+    """``100 m`` (an events.csv note) in the script's language."""
+    n = text.removesuffix("m").strip()
+    return pb.phrase("metres", n=n) if n else pb.phrase("unknown")
+
+
+def _floor_ranges(pb: Playbook, floors: list[int]) -> str:
+    """[19, 20, 21, 25] -> "19-21, 25" (floors untenable so far)."""
+    runs: list[list[int]] = []
+    for f in floors:
+        if runs and f == runs[-1][-1] + 1:
+            runs[-1].append(f)
+        else:
+            runs.append([f])
+    return pb.join([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
+
+
 def _short_list(pb: Playbook, ids: list[str], keep: int, phrase: str) -> str:
     if len(ids) <= keep:
         return pb.join(ids)
@@ -321,8 +545,15 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
     when = rule.get("when") or {}
     v = group.value
     out = ctx.customers(int(inc["incident"]))
+    note = group.note.casefold()
+    total = group.total
     return not (
         ("detection" in when and when["detection"] != ctx.detection)
+        or ("total_min" in when and (total is None or total < when["total_min"]))
+        or ("total_max" in when and (total is None or total > when["total_max"]))
+        or ("note_contains" in when and str(when["note_contains"]).casefold() not in note)
+        or ("note_excludes" in when and str(when["note_excludes"]).casefold() in note)
+        or ("feeds" in when and not ctx.fed(int(inc["incident"]), group, str(when["feeds"])))
         or ("value_min" in when and (v is None or v < when["value_min"]))
         or ("value_max" in when and (v is None or v > when["value_max"]))
         or ("customers_min" in when and out < when["customers_min"])
@@ -349,7 +580,8 @@ def window(ctx: Context, how: str) -> tuple[float, float]:
     # players can act from the first report (a burst nobody has noticed yet is only scenery)
     starts = [_num(ctx.incidents[i]["t_report_s"]) for i in hazard]
     first = min((t for t in starts if t is not None), default=min(float(ctx.incidents[i]["t_occur_s"]) for i in hazard))
-    last = max(g.t_s for (i, k), gs in ctx.groups.items() if i in hazard and k != "in_quarters" for g in gs)
+    last = max(g.t_s for (i, k), gs in ctx.groups.items() if i in hazard and k != "in_quarters"
+               for g in (gs[:1] if k in TAIL_KINDS else gs))
     offset = (ctx.start - datetime.combine(ctx.start.date(), datetime.min.time())).total_seconds()
     t0 = math.floor((first - float(d["lead_s"]) + offset) / step) * step - offset
     t1 = math.ceil((last + float(d["tail_s"]) + offset) / step) * step - offset
@@ -429,13 +661,16 @@ def resolve_roles(pb: Playbook, roles: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def candidates(ctx: Context, roles: Sequence[str], t0: float, t1: float) -> list[Cand]:
-    """Every (rule, first event group of its kind for an incident) pair inside [t0, t1] for ``roles``."""
+    """Every (rule, first event group of its kind for an incident that the rule fits) inside [t0, t1] for ``roles``."""
     out: list[Cand] = []
     for pos, rule in enumerate(ctx.pb.data["injects"]):
         for (iid, kind), gs in ctx.groups.items():
-            g = gs[0]
             inc = ctx.incidents.get(iid)
-            if kind != rule["event"] or not t0 <= g.t_s <= t1 or inc is None or not _matches(ctx, rule, inc, g):
+            if kind != rule["event"] or inc is None:
+                continue
+            # the first group the rule fits (a class of lifeline records, a first water by relay, ...)
+            g = next((g for g in gs if _matches(ctx, rule, inc, g)), None)
+            if g is None or not t0 <= g.t_s <= t1:
                 continue
             itype = str(inc["type"])
             receiver = _by_type(rule["receiver"], itype)
@@ -447,14 +682,15 @@ def candidates(ctx: Context, roles: Sequence[str], t0: float, t1: float) -> list
 
 def _anchor(ctx: Context, rule: dict[str, Any], inc: dict[str, Any]) -> Group | None:
     """The first event of kind ``rule.anchor`` for the incident; the first-arriving unit's if asked."""
-    groups = ctx.groups.get((int(inc["incident"]), rule["anchor"]), [])
+    groups = [g for g in ctx.groups.get((int(inc["incident"]), rule["anchor"]), []) if _matches(ctx, rule, inc, g)]
     if not rule.get("first_unit"):
         return groups[0] if groups else None
     unit = str(inc["first_unit"])
     for g in groups:
         if unit in g.scopes:
             k = g.scopes.index(unit)
-            return replace(g, scope=unit, index=g.indices[k], scopes=(unit,), indices=(g.indices[k],))
+            return replace(g, scope=unit, index=g.indices[k], scopes=(unit,), indices=(g.indices[k],),
+                           notes=g.notes[k: k + 1], values=g.values[k: k + 1], total=None)
     return None
 
 
