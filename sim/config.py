@@ -465,6 +465,8 @@ class GasResponseConfig:
 
     # Neighbours smell gas and call within minutes to tens of minutes.
     detection: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=900.0, sigma=0.6))
+    # With interventions.gas_monitoring: the monitoring platform's alarm (assumption).
+    monitoring: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=180.0, sigma=0.5))
     # Probability that the leak finds an ignition source before the gas stops,
     # and when; a shut-off before then prevents it.
     ignition_prob: float = 0.05
@@ -507,6 +509,9 @@ class InterventionsConfig:
     sprinklers: bool = False
     alarm_maintenance: bool = False
     street_stations: bool = False
+    # Gas network monitoring (pressure and methane sensors on the mains): a leak
+    # is flagged by the platform instead of waiting for neighbours to smell it.
+    gas_monitoring: bool = False
 
 
 @dataclass
@@ -718,7 +723,7 @@ def validate(cfg: Config) -> Config:
     _check(g.relight_per_tech_h > 0, "policy.gas.relight_per_tech_h", "must be > 0")
     _check(g.relight_techs >= 1, "policy.gas.relight_techs", "must be >= 1")
     _check(g.relight_step_s > 0, "policy.gas.relight_step_s", "must be > 0")
-    for name in ("detection", "ignition_delay", "repair"):
+    for name in ("detection", "monitoring", "ignition_delay", "repair"):
         _check_service_time(getattr(g, name), f"policy.gas.{name}")
     gc = cfg.city.gas
     _check(0 <= gc.piped_share <= 1, "city.gas.piped_share", "must be in [0, 1]")

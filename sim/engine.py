@@ -285,6 +285,8 @@ class _World:
             if u[5] < p_ignite:
                 env.process(self._ignition(inc, draw(pol.gas.ignition_delay, u[6])))
             delay = draw(pol.gas.detection, u[0])
+            if pol.interventions.gas_monitoring and inc.type == "gas_leak":
+                delay = min(delay, draw(pol.gas.monitoring, u[1]))  # the same u[1] slot as water monitoring
             inc.extra["u_repair"] = u[4]
         elif inc.type == "highrise_fire":
             delay = fire_response.ignite(self, inc)

@@ -126,3 +126,16 @@ def test_a_run_whose_gas_ignites_writes_its_folder_and_report(city, tmp_path) ->
     assert summary["status"] == "ok", summary.get("error")
     assert summary["metrics"]["n_incidents"] >= 2
     assert "gas fire" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+
+
+def test_gas_monitoring_detects_a_main_leak_sooner_with_the_same_leak(city) -> None:
+    pipe = city.gas.pipe_ids[a_main_that_cuts_customers_off(city)[0]]
+    base = cfg_leak([LeakSpec(t_s=3600.0, pipe=pipe)])
+    p0, a = run(base)
+    mon = cfg_leak([LeakSpec(t_s=3600.0, pipe=pipe)])
+    mon.policy.interventions.gas_monitoring = True
+    p1, b = run(mon)
+    assert p0.hazards == p1.hazards
+    ra = next(r for r in a.events if r.kind == "report" and r.scope == f"gas.pipe.{pipe}")
+    rb = next(r for r in b.events if r.kind == "report" and r.scope == f"gas.pipe.{pipe}")
+    assert rb.t_s < ra.t_s and rb.value < ra.value
