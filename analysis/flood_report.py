@@ -79,7 +79,7 @@ def flood_map_figure(run: Run, t_s: float) -> bytes:
                                     np.zeros(slow.sum()), np.ones(slow.sum())])
     colors[~np.isfinite(fac)] = (0.85, 0.1, 0.1, 1.0)
     width = np.where(np.isfinite(fac) & ~slow, 0.5, 1.6)
-    with new_figure(6.5, 6.0) as fig:
+    with new_figure(8.5, 6.0) as fig:
         ax = fig.add_subplot()
         ax.add_collection(LineCollection(list(seg), colors=colors, linewidths=width))
         pts = flood_points(run)
@@ -90,8 +90,15 @@ def flood_map_figure(run: Run, t_s: float) -> bytes:
         ax.autoscale()
         ax.set_xlabel("x (km)")
         ax.set_ylabel("y (km)")
-        ax.set_title(f"t = {t_s / 3600.0:.2f} h: {int((~np.isfinite(fac)).sum())} links closed, "
-                     f"{int(slow.sum())} slowed", fontsize=9)
+        ax.set_title(f"Flood peak, t = {t_s / 3600.0:.2f} h: {int((~np.isfinite(fac)).sum())} links closed, "
+                     f"{int(slow.sum())} slowed", loc="left")
+        from matplotlib.lines import Line2D
+
+        ax.legend(handles=[
+            Line2D([], [], color=(0.85, 0.1, 0.1), lw=2.0, label="closed to units (≥ 0.6 m)"),
+            Line2D([], [], color=(1.0, 0.45, 0.0), lw=2.0, label="slowed (darker: slower)"),
+            Line2D([], [], marker="o", ls="none", color="#2171b5", label="flooding point (> 10 cm)"),
+        ], loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
         return png_bytes(fig)
 
 
