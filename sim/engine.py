@@ -243,6 +243,23 @@ class _World:
         self.incidents = out
         return out
 
+    def spawn(self, typ: str, node: int, scope: str, source: str, stream: str, *, zone: str | None = None,
+              severity: int | None = None, default_severity: int = 3, **extra: Any) -> Incident:
+        """An incident raised during the run (an entrapment, an ignition, a flood trip): the next id,
+        its own named stream, started now."""
+        d = self.policy.cfg.dispatch
+        inc = Incident(
+            id=len(self.incidents) + 1, type=typ, source=source,
+            severity=int(d.severity.get(typ, default_severity)) if severity is None else severity,
+            scope=scope, node=node, zone=self.zone_of(node) if zone is None else zone, t_occur=self.env.now,
+            rng=self.streams.fresh(stream),
+        )
+        inc.controlled = self.env.event()
+        inc.extra.update(extra)
+        self.incidents.append(inc)
+        self.env.process(self.lifecycle(inc))
+        return inc
+
     def _power_fault_site(self, h: Hazard) -> tuple[str, int]:
         assert self.city.power is not None
         kind, cid = h.scope.split(".")[1:3]
@@ -438,33 +455,16 @@ class _World:
         self._downs[comp] = k
         rng = self.streams.fresh(f"incident.cascade.{comp}.{k}")
         trapped = int(rng.binomial(elevators_in(h.households, ll.households_per_elevator), ll.p_occupied))
-        d = self.policy.cfg.dispatch
         for e in range(1, trapped + 1):
-            inc = Incident(
-                id=len(self.incidents) + 1, type="elevator_entrapment",
-                severity=int(d.severity.get("elevator_entrapment", 2)), source=comp, scope=f"{comp}.{e}",
-                node=h.node, zone=h.zone, t_occur=self.env.now,
-                rng=self.streams.fresh(f"incident.cascade.{comp}.{k}.{e}"),
-            )
-            inc.controlled = self.env.event()
-            self.incidents.append(inc)
-            self.env.process(self.lifecycle(inc))
+            self.spawn("elevator_entrapment", h.node, f"{comp}.{e}", comp, f"incident.cascade.{comp}.{k}.{e}",
+                       zone=h.zone, default_severity=2)
         return trapped
 
     def flood_trip(self, comp: str, node: int, depth_m: float) -> None:
         """Flood water at a substation's site trips it: a substation fault from now."""
-        d = self.policy.cfg.dispatch
-        inc = Incident(
-            id=len(self.incidents) + 1, type="substation_fault", severity=int(d.severity.get("substation_fault", 3)),
-            source="flood", scope=comp, node=node, zone=self.zone_of(node), t_occur=self.env.now,
-            rng=self.streams.fresh(f"incident.flood.{comp}"),
-        )
-        inc.controlled = self.env.event()
-        inc.extra["component"] = comp
-        inc.extra["flooded"] = True
-        self.incidents.append(inc)
+        inc = self.spawn("substation_fault", node, comp, "flood", f"incident.flood.{comp}", component=comp,
+                         flooded=True)
         self.record(Record(self.env.now, "flood_trip", comp, inc.id, round(depth_m, 4)))
-        self.env.process(self.lifecycle(inc))
 
     def restoration_priority(self, inc: Incident) -> float:
         """Queue order of a power repair (lower first) under ``policy.lifelines.restoration_order``."""
@@ -518,15 +518,8 @@ class _World:
         if inc.extra.get("stopped"):
             return
         self.record(Record(self.env.now, "ignite", inc.scope, inc.id))
-        d = self.policy.cfg.dispatch
-        fire = Incident(
-            id=len(self.incidents) + 1, type="gas_fire", severity=int(d.severity.get("gas_fire", 1)),
-            source=inc.source, scope=f"{inc.scope}.fire", node=inc.node, zone=inc.zone, t_occur=self.env.now,
-            rng=self.streams.fresh(f"incident.cascade.{inc.scope}.fire"),
-        )
-        fire.controlled = self.env.event()
-        self.incidents.append(fire)
-        self.env.process(self.lifecycle(fire))
+        self.spawn("gas_fire", inc.node, f"{inc.scope}.fire", inc.source, f"incident.cascade.{inc.scope}.fire",
+                   zone=inc.zone, default_severity=1)
 
     def repair_gas(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
         """Shut the valves (customers lose gas), repair, then relight house by house."""

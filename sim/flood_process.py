@@ -193,14 +193,8 @@ class FloodProcess:
     def new_incident(self, typ: str, node: int, scope: str, severity: int, key: str,
                      card: dict[str, int]) -> Incident:
         w = self.w
-        inc = Incident(id=len(w.incidents) + 1, type=typ, severity=severity, source="flood", scope=scope,
-                       node=node, zone=w.zone_of(node), t_occur=w.env.now,
-                       rng=w.streams.fresh(f"incident.flood.{key}"))
-        inc.controlled = w.env.event()
-        inc.extra["card"] = dict(card)
+        inc = w.spawn(typ, node, scope, "flood", f"incident.flood.{key}", severity=severity, card=dict(card))
         self.incidents.append(inc)
-        w.incidents.append(inc)  # the run's one list: ids follow creation order
-        w.env.process(w.lifecycle(inc))
         return inc
 
     def request_pump(self, c: int, why: str) -> None:
