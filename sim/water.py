@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from sim.city import WaterNetwork
 
@@ -29,26 +29,24 @@ def segments(net: WaterNetwork, n_nodes: int) -> tuple[np.ndarray, np.ndarray, d
 
     Returns ``(pipe_seg, node_seg, valves_of)``: the segment of each pipe and of
     each road node (``-1`` for nodes with no pipe), and for each segment the
-    indices of the valves on its boundary.
+    indices of the valves on its boundary. A segment is a connected piece of
+    the graph whose vertices are pipes and nodes, joined wherever a pipe end
+    has no valve (one ``connected_components`` call).
     """
     p = net.n_pipes
-    parent = np.arange(p + n_nodes)
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = int(parent[a])
-        return a
-
-    valved = {(v.pipe, v.node) for v in net.valves}
-    for j in range(p):
-        for end in (int(net.u[j]), int(net.v[j])):
-            if (j, end) not in valved:
-                ra, rb = find(j), find(p + end)
-                if ra != rb:
-                    parent[ra] = rb
-    roots = np.array([find(i) for i in range(p + n_nodes)])
-    _, labels = np.unique(roots, return_inverse=True)
+    ends = np.concatenate([net.u, net.v]).astype(np.int64)
+    pipe_of_end = np.concatenate([np.arange(p), np.arange(p)])
+    valved = np.zeros(2 * p, dtype=bool)
+    if net.valves:
+        vp = np.array([v.pipe for v in net.valves], dtype=np.int64)
+        vn = np.array([v.node for v in net.valves], dtype=np.int64)
+        # A valve sits on the end of its pipe at its node (both ends of a loop pipe).
+        valved[vp[net.u[vp] == vn]] = True
+        valved[p + vp[net.v[vp] == vn]] = True
+    open_end = ~valved
+    g = coo_matrix((np.ones(int(open_end.sum())), (pipe_of_end[open_end], p + ends[open_end])),
+                   shape=(p + n_nodes, p + n_nodes))
+    _, labels = connected_components(g, directed=False)
     pipe_seg = labels[:p].astype(np.int64)
     node_seg = labels[p:].astype(np.int64)
     has_pipe = np.zeros(n_nodes, dtype=bool)
