@@ -21,10 +21,10 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from sim.city import WaterNetwork
 
-__all__ = ["Isolation", "WaterState", "segments"]
+__all__ = ["Isolation", "ValvesOf", "WaterState", "segments"]
 
 
-def segments(net: WaterNetwork, n_nodes: int) -> tuple[np.ndarray, np.ndarray, dict[int, list[int]]]:
+def segments(net: WaterNetwork, n_nodes: int) -> tuple[np.ndarray, np.ndarray, ValvesOf]:
     """Label pipes and nodes by segment.
 
     Returns ``(pipe_seg, node_seg, valves_of)``: the segment of each pipe and of
@@ -53,11 +53,40 @@ def segments(net: WaterNetwork, n_nodes: int) -> tuple[np.ndarray, np.ndarray, d
     has_pipe[net.u] = True
     has_pipe[net.v] = True
     node_seg[~has_pipe] = -1
-    valves_of: dict[int, list[int]] = {}
-    for k, v in enumerate(net.valves):
-        for s in (int(pipe_seg[v.pipe]), int(node_seg[v.node])):
-            valves_of.setdefault(s, []).append(k)
-    return pipe_seg, node_seg, valves_of
+    return pipe_seg, node_seg, ValvesOf(net, pipe_seg, node_seg)
+
+
+class ValvesOf:
+    """Segment -> the valves on its boundary, in valve order (CSR arrays, read like a dict's ``get``)."""
+
+    def __init__(self, net: WaterNetwork, pipe_seg: np.ndarray, node_seg: np.ndarray) -> None:
+        m = len(net.valves)
+        vp = np.array([v.pipe for v in net.valves], dtype=np.int64)
+        vn = np.array([v.node for v in net.valves], dtype=np.int64)
+        # Each valve bounds the segment of its pipe and the segment of its node, in that order.
+        seg = np.empty(2 * m, dtype=np.int64)
+        seg[0::2] = pipe_seg[vp] if m else seg[0::2]
+        seg[1::2] = node_seg[vn] if m else seg[1::2]
+        order = np.argsort(seg, kind="stable")
+        self._valve = (order // 2).astype(np.int64)
+        keys, starts = np.unique(seg[order], return_index=True)
+        self._starts = starts.astype(np.int64)
+        self._ends = np.append(starts[1:], 2 * m).astype(np.int64)
+        self._rank = {int(k): i for i, k in enumerate(keys.tolist())}
+
+    def get(self, segment: int, default: list[int] | None = None) -> list[int]:
+        i = self._rank.get(int(segment))
+        if i is None:
+            return [] if default is None else default
+        return self._valve[int(self._starts[i]):int(self._ends[i])].tolist()
+
+    def __getitem__(self, segment: int) -> list[int]:
+        if int(segment) not in self._rank:
+            raise KeyError(segment)
+        return self.get(segment)
+
+    def __contains__(self, segment: object) -> bool:
+        return isinstance(segment, (int, np.integer)) and int(segment) in self._rank
 
 
 @dataclass(frozen=True)
