@@ -33,7 +33,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,8 @@ from typing import Any
 
 import pandas as pd
 import yaml
+
+from analysis.rundir import atomic_write as write_atomic
 
 __all__ = [
     "META_COLUMNS",
@@ -351,22 +352,6 @@ def _table(rows: list[dict[str, Any]], axes: list[str]) -> Collection:
 
 
 # -------------------------------------------------------------------- writing
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path`` and rename it into place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def has_parquet() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 

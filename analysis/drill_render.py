@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import jinja2
 
 from analysis.drill import CheckItem, Drill, Inject
 from analysis.drill_playbook import fmt_clock, fmt_elapsed
+from analysis.rundir import atomic_write
 
 __all__ = ["checklist_rows", "file_names", "inject_rows", "render_html", "render_markdown", "write_files"]
 
@@ -117,20 +116,6 @@ def render_html(drill: Drill) -> str:
     return _env(autoescape=True).get_template("drill.html.j2").render(**_context(drill))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a script is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_files(drill: Drill, out_dir: str | Path) -> list[Path]:
     """Write the Markdown, CSV and HTML script and the checklist CSV into ``out_dir``; return the paths."""
     out = Path(out_dir)
@@ -144,6 +129,6 @@ def write_files(drill: Drill, out_dir: str | Path) -> list[Path]:
     paths = []
     for key, data in payloads.items():
         path = out / names[key]
-        _atomic_write(path, data)
+        atomic_write(path, data)
         paths.append(path)
     return paths

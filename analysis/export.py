@@ -36,9 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.rundir import Run, load_run, run_horizon
+from analysis.rundir import Run, atomic_write, load_run, run_horizon
 
 __all__ = ["LAYERS", "export_geojson", "main"]
 
@@ -278,20 +276,6 @@ def _hull(x: np.ndarray, y: np.ndarray, cx: float, cy: float) -> np.ndarray:
     return np.array([[cx - d, cy - d], [cx + d, cy - d], [cx + d, cy + d], [cx - d, cy + d], [cx - d, cy - d]])
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def export_geojson(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """Write the layers of :data:`LAYERS` for the run at ``run_dir``; returns the files written."""
     run = load_run(run_dir)
@@ -307,7 +291,8 @@ def export_geojson(run_dir: str | Path, out_dir: str | Path | None = None) -> li
     for name in LAYERS:
         path = out / f"{name}.geojson"
         doc = layers.collection(name, features[name])
-        _atomic_write(path, json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n")
+        atomic_write(path, (json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n")
+                     .encode("utf-8"))
         written.append(path)
     return written
 

@@ -22,8 +22,8 @@ from matplotlib.collections import LineCollection
 
 from analysis.figures import new_figure, png_bytes
 from analysis.flood import flood_points, link_factors_at, rain_window
-from analysis.report import _atomic_write
 from analysis.rundir import Run, load_run
+from analysis.rundir import atomic_write as _atomic_write
 
 __all__ = ["FLOOD_FIGURES", "add_flood_section", "depth_figure", "flood_map_figure", "response_figure"]
 

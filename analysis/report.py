@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from importlib import resources
@@ -49,7 +47,7 @@ from analysis.metrics import (
     summarize,
 )
 from analysis.resilience import ServiceResilience, service_curve, service_resilience
-from analysis.rundir import Run, load_run, run_horizon
+from analysis.rundir import Run, atomic_write, load_run, run_horizon
 
 __all__ = ["FIGURES", "headline", "report_context", "write_report"]
 
@@ -389,20 +387,6 @@ def _lifeline_rows(service: pd.DataFrame, h: float) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------ files
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _template_env(autoescape: bool) -> jinja2.Environment:
     folder = resources.files("analysis").joinpath("templates")
 
@@ -450,15 +434,15 @@ def write_report(
     figures = []
     for name, fig in figs.items():
         data = png_bytes(fig)
-        _atomic_write(root / "figures" / name, data)
+        atomic_write(root / "figures" / name, data)
         files.append(f"figures/{name}")
         title, caption = FIGURES[name]
         figures.append({"name": name, "title": title, "caption": caption,
                         "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")})
     ctx["figures"] = figures
     md = _template_env(autoescape=False).get_template("report.md.j2").render(**ctx)
-    _atomic_write(root / "report.md", md.encode("utf-8"))
+    atomic_write(root / "report.md", md.encode("utf-8"))
     html = _template_env(autoescape=True).get_template("report.html.j2").render(**ctx)
-    _atomic_write(root / "report.html", html.encode("utf-8"))
+    atomic_write(root / "report.html", html.encode("utf-8"))
     files += ["report.md", "report.html"]
     return {"metrics": headline(run, horizon_s=h, standards=std, summary=meta), "files": files}

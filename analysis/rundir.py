@@ -16,6 +16,8 @@ seconds with ``NaN`` where a time never came; text columns are ``str`` with
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ import pandas as pd
 
 from sim.log import CITY_FILES, EVENT_COLUMNS, HAZARD_COLUMNS, INCIDENT_COLUMNS, SERVICE_COLUMNS
 
-__all__ = ["REQUIRED_FILES", "Run", "load_run", "run_horizon"]
+__all__ = ["REQUIRED_FILES", "Run", "atomic_write", "load_run", "run_horizon"]
 
 #: Tables every run folder must hold, with the columns each must have.
 REQUIRED_FILES: dict[str, tuple[str, ...]] = {
@@ -159,3 +161,22 @@ def run_horizon(run: Run, horizon_s: float | None = None, summary: Mapping[str, 
     if not latest > 0:
         raise ValueError(f"{run.path}: cannot tell the horizon (no summary.json, no horizon event); pass horizon_s")
     return latest
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place (mode 644).
+
+    A failed write leaves the previous file, and no temporary one, behind.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

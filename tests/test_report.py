@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import analysis.report
 from analysis import headline, load_run, write_report
 from tests.test_analysis import HALF_OUTAGE, write_run_folder
 
@@ -112,7 +111,7 @@ def test_a_failed_write_keeps_the_previous_report_and_no_temporary_file(
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(analysis.report.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         write_report(d, summary={"city": {"name": "Changed"}})
     assert (d / "report.html").read_bytes() == before
