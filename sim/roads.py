@@ -16,9 +16,15 @@ from the target, widened (x4 from ``first_limit_s``) until it reaches the
 origin: it settles only the nodes nearer the target than the origin, and it
 gives the same times and next hops as a full search (Dijkstra settles nodes
 in order of distance, so nodes inside the limit never see the ones outside).
-Searches from the same target (a station, a scene) are kept until the road
-state changes; the caches are bounded in bytes, not entries, so a
-100,000-node city does not hold gigabytes of tables.
+Searches from the same target (a station, a scene) are kept across changes
+of the road state that cannot alter them: a link that becomes slower or
+closes matters to a search only if the search's tree uses it (the next hop
+of its tail is its head), and a link that becomes faster only if it now
+gives its tail a shorter time (``d[head] + w < d[tail]``); every other
+search stays exact, so a flood closing links across town does not throw
+away the tables of the stations it does not touch. The caches are bounded
+in bytes, not entries, so a 100,000-node city does not hold gigabytes of
+tables.
 """
 
 from __future__ import annotations
@@ -57,8 +63,13 @@ class RoadState:
         # Limited searches: (target, limit) -> (times, next hops); limits per target, ascending.
         self._limited: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
         self._limits_of: dict[int, list[float]] = {}
+        # Walked routes, (origin, target) -> (nodes, times left); each is dropped with any search of its target.
         self._routes: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._routes_of: dict[int, set[int]] = {}
         self._rev: csr_matrix | None = None
+        # Weight changes not yet checked against the cached searches (checked at the next question,
+        # so a flood step that changes a thousand links checks each search once).
+        self._pending: list[tuple[int, int, float, float]] = []
         # Directed arc list: both directions unless one-way.
         two = ~roads.oneway.astype(bool)
         self._arc_src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
@@ -83,8 +94,8 @@ class RoadState:
                 f *= v
         if self.factor[link] != f:
             self.factor[link] = f
-            self._update_link(link)
-            self._changed()
+            self.version += 1
+            self._pending.extend(self._update_link(link))
 
     def cause_factor(self, cause: str, link: int) -> float:
         """``cause``'s own factor on ``link`` (1 when it has none)."""
@@ -102,9 +113,26 @@ class RoadState:
     def is_closed(self, link: int) -> bool:
         return bool(np.isinf(self.factor[link]))
 
-    def _changed(self) -> None:
-        self.version += 1
-        self.clear_cache()
+    def _sync(self) -> None:
+        """Drop the cached searches that the pending changes (head, tail, old, new weight) can alter."""
+        changes: list[tuple[int, int, float, float]] | tuple[np.ndarray, ...] = self._pending
+        self._pending = []
+        if len(changes) > 8:
+            changes = tuple(np.array(c) for c in zip(*changes, strict=True))
+        stale = {key for key, (dist, pred) in self._limited.items() if _touched(dist, pred, changes, key[1])}
+        for key in stale:
+            del self._limited[key]
+            self._limits_of[key[0]].remove(key[1])
+        targets = {key[0] for key in stale}
+        for target in [t for t, (dist, pred) in self._cache.items() if _touched(dist, pred, changes, np.inf)]:
+            del self._cache[target]
+            targets.add(target)
+        for target in targets:
+            self._drop_routes(target)
+
+    def _drop_routes(self, target: int) -> None:
+        for origin in self._routes_of.pop(target, ()):
+            del self._routes[(origin, target)]
 
     def clear_cache(self) -> None:
         """Forget every table (they are recomputed on demand); the road state is unchanged."""
@@ -112,6 +140,8 @@ class RoadState:
         self._limited.clear()
         self._limits_of.clear()
         self._routes.clear()
+        self._routes_of.clear()
+        self._pending = []
 
     # -------------------------------------------------------------- routing
     def _build_structure(self) -> None:
@@ -129,6 +159,7 @@ class RoadState:
         first = np.ones(len(order), dtype=bool)
         first[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
         self._grp_start = np.flatnonzero(first)
+        self._grp_end = np.append(self._grp_start[1:], len(order))
         self._arcs_sorted = order
         group = np.cumsum(first) - 1
         self._grp_of_arc = np.empty(len(order), dtype=np.int64)
@@ -143,41 +174,57 @@ class RoadState:
         indices = src[first].astype(np.int32)
         data = self._group_weights()
         self._rev = csr_matrix((data, indices, indptr), shape=(self.n, self.n))
+        self._grp_row = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(indptr))
 
     def _group_weights(self, groups: np.ndarray | None = None) -> np.ndarray:
         """Weights of the given CSR entries (all of them, in order, when ``groups`` is None)."""
-        w = self.base_s[self._arc_link] * self.factor[self._arc_link]
         if groups is None:
             if not len(self._grp_start):
                 return np.zeros(0)
+            w = self.base_s[self._arc_link] * self.factor[self._arc_link]
             return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
-        ends = np.append(self._grp_start, len(self._arcs_sorted))
+        # Only the arcs of these entries: a change costs the same in a village and a metropolis.
         out = np.empty(len(groups))
-        for k, g in enumerate(groups):
-            out[k] = w[self._arcs_sorted[ends[g]:ends[g + 1]]].min()
+        for k, g in enumerate(groups.tolist()):
+            links = self._arc_link[self._arcs_sorted[self._grp_start[g]:self._grp_end[g]]]
+            out[k] = (self.base_s[links] * self.factor[links]).min()
         return np.maximum(out, 1e-6)
 
-    def _update_link(self, link: int) -> None:
+    def _update_link(self, link: int) -> list[tuple[int, int, float, float]]:
+        """Rewrite the link's CSR entries; returns (head, tail, old, new weight) of each that changed.
+
+        Rows of the reversed graph are the arcs' heads, columns their tails.
+        """
         arcs = self._link_arcs[link]
         groups = self._grp_of_arc[arcs[arcs >= 0]]
         assert self._rev is not None
-        self._rev.data[groups] = self._group_weights(groups)
+        old = self._rev.data[groups].tolist()
+        new = self._group_weights(groups)
+        self._rev.data[groups] = new
+        return [(int(self._grp_row[g]), int(self._rev.indices[g]), o, w)
+                for g, o, w in zip(groups.tolist(), old, new.tolist(), strict=True) if o != w]
 
     def _reverse_graph(self) -> csr_matrix:
         assert self._rev is not None
         return self._rev
 
     def _to(self, target: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._pending:
+            self._sync()
         hit = self._cache.get(target)
         if hit is None:
             dist, pred = dijkstra(self._reverse_graph(), indices=target, return_predecessors=True)
             if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
+                old_target = next(iter(self._cache))
+                del self._cache[old_target]
+                self._drop_routes(old_target)
             hit = self._cache[target] = (dist, pred)
         return hit
 
     def _within(self, target: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
         """A search from ``target`` exact at least up to ``limit`` s (a cached wider one will do)."""
+        if self._pending:
+            self._sync()
         full = self._cache.get(target)
         if full is not None:
             return full
@@ -189,6 +236,7 @@ class RoadState:
             old = next(iter(self._limited))
             del self._limited[old]
             self._limits_of[old[0]].remove(old[1])
+            self._drop_routes(old[0])
         self._limited[(target, float(limit))] = (dist, pred)
         lims = self._limits_of.setdefault(target, [])
         lims.append(float(limit))
@@ -201,6 +249,8 @@ class RoadState:
         Widens a limited search (x4) and falls back to a full one after
         8 h of travel, so an unreachable origin costs one full search.
         """
+        if self._pending:
+            self._sync()
         full = self._cache.get(target)
         if full is not None:
             return full
@@ -222,6 +272,8 @@ class RoadState:
         A distance-limited Dijkstra settles only the nodes it needs, so its
         cost grows with the search radius, not with the city.
         """
+        if self._pending:
+            self._sync()
         key = (target, float(limit))
         hit = self._limited.get(key)
         if hit is None:
@@ -247,6 +299,8 @@ class RoadState:
 
     def _route(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Nodes from ``origin`` to ``target`` and the time left to ``target`` at each (empty if unreachable)."""
+        if self._pending:
+            self._sync()
         key = (origin, target)
         hit = self._routes.get(key)
         if hit is None:
@@ -261,8 +315,11 @@ class RoadState:
                 out = []
             nodes = np.array(out, dtype=np.int64)
             if len(self._routes) >= 4096:
-                self._routes.pop(next(iter(self._routes)))
+                o, t = next(iter(self._routes))
+                del self._routes[(o, t)]
+                self._routes_of[t].discard(o)
             hit = self._routes[key] = (nodes, dist[nodes])
+            self._routes_of.setdefault(target, set()).add(origin)
         return hit
 
     def path(self, origin: int, target: int) -> list[int]:
@@ -280,3 +337,36 @@ class RoadState:
         # Time already driven at each node after the origin: increasing along the route.
         driven = left[0] - left[1:]
         return int(nodes[int(np.searchsorted(driven, elapsed_s, side="right"))])
+
+
+def _touched(dist: np.ndarray, pred: np.ndarray,
+             changes: list[tuple[int, int, float, float]] | tuple[np.ndarray, ...], limit: float) -> bool:
+    """Whether a search from some target (times ``dist``, next hops ``pred``, exact up to ``limit``)
+    can differ inside its radius after ``changes``.
+
+    Each change (a tuple, or four arrays of them) is an arc tail -> head of the road graph (head -> tail in
+    the reversed graph searched) whose weight went from ``old`` to ``new``.
+    A slower arc matters only if it is in the search's tree (``pred[tail] ==
+    head``): the tree's own arcs are unchanged and every other arc only got
+    dearer, so the tree stays shortest. A faster arc matters only if it
+    shortens its tail's time (``d[head] + new < d[tail]``), and in a limited
+    search only if that time is inside the radius (beyond it the table reads
+    ``inf`` either way; a head beyond the radius is ``inf`` too).
+    """
+    if isinstance(changes, tuple):  # many changes: as arrays
+        head, tail, old, new = changes
+        up = new > old
+        if np.any(pred[tail[up]] == head[up]):
+            return True
+        down = ~up
+        via = dist[head[down]] + new[down]
+        return bool(np.any((via < dist[tail[down]]) & (via <= limit)))
+    for h, t, o, w in changes:
+        if w > o:
+            if pred[t] == h:
+                return True
+        else:
+            via = dist[h] + w
+            if via < dist[t] and via <= limit:
+                return True
+    return False

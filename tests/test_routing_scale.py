@@ -100,3 +100,68 @@ def test_a_change_rewrites_only_its_own_entries() -> None:
         fresh._build_structure()  # built from scratch at this road state
         assert np.array_equal(rs._reverse_graph().toarray(), fresh._reverse_graph().toarray())
         assert rs.time(0, 1) == fresh.time(0, 1) and rs.time(1, 0) == fresh.time(1, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), first=st.floats(5.0, 300.0), steps=st.integers(1, 25))
+def test_searches_kept_across_changes_equal_fresh_ones(seed: int, first: float, steps: int) -> None:
+    """Closures, slow-downs and reopenings keep only the searches they cannot alter: every answer
+    after each change equals a search on a fresh road state with the same factors."""
+    rng = np.random.default_rng(seed)
+    roads = random_roads(rng, 50, 150)
+    rs = RoadState(roads, first_limit_s=first)
+    targets = [int(t) for t in rng.integers(0, roads.n_nodes, 6)]
+    for _ in range(steps):
+        for t in targets:  # fill the caches: full, limited and walked routes
+            rs.times_to(t) if rng.random() < 0.3 else rs.times_near(t, float(rng.uniform(20, 400)))
+            rs.path(int(rng.integers(0, roads.n_nodes)), t)
+        link = int(rng.integers(0, roads.n_links))
+        cause = str(rng.choice(["flood", "repair", "signals"]))
+        factor = [None, np.inf, float(rng.uniform(1.1, 5.0)), float(rng.uniform(0.3, 0.9))][int(rng.integers(0, 4))]
+        rs.set_cause(cause, link, factor)
+        fresh = RoadState(roads)
+        fresh.factor[:] = rs.factor
+        fresh._rev.data[:] = fresh._group_weights()
+        for t in targets:
+            ref = fresh.times_to(t)
+            assert np.array_equal(rs.times_to(t), ref)
+            for lim in (30.0, 150.0):
+                near = rs.times_near(t, lim)
+                inside = ref <= lim
+                assert np.array_equal(near[inside], ref[inside])
+                assert np.all((near[~inside] == ref[~inside]) | np.isinf(near[~inside]))
+            o = int(rng.integers(0, roads.n_nodes))
+            path = rs.path(o, t)
+            if np.isinf(ref[o]):
+                assert path == []
+            else:  # a fastest path: its links add up to the fresh time
+                assert path[0] == o and path[-1] == t
+                assert abs(sum(_arc_time(rs, a, b) for a, b in zip(path[:-1], path[1:], strict=True)) - ref[o]) <= 1e-9 * max(ref[o], 1)
+
+
+def _arc_time(rs: RoadState, a: int, b: int) -> float:
+    """Fastest arc a -> b under the current factors."""
+    r = rs.roads
+    fwd = (r.u == a) & (r.v == b)
+    back = (r.u == b) & (r.v == a) & ~r.oneway.astype(bool)
+    w = rs.base_s * rs.factor
+    return float(max(min(w[fwd | back].min(), np.inf), 1e-6))
+
+
+def test_a_change_far_from_a_search_keeps_it() -> None:
+    rng = np.random.default_rng(3)
+    roads = random_roads(rng, 60, 200)
+    rs = RoadState(roads)
+    dist, pred = rs._to(0)
+    # A link whose arcs are in no tree arc of the search from 0: closing it keeps the table.
+    off = next(k for k in range(roads.n_links)
+               if pred[roads.u[k]] != roads.v[k] and pred[roads.v[k]] != roads.u[k])
+    rs.close(off)
+    assert rs.times_to(0) is dist  # the cached table, not a new search
+    # A tree link: closing it drops the table.
+    tail = int(np.flatnonzero(pred >= 0)[0])
+    head = int(pred[tail])
+    on = next(k for k in range(roads.n_links) if {int(roads.u[k]), int(roads.v[k])} == {tail, head})
+    rs.close(on)
+    new = rs.times_to(0)
+    assert new is not dist and new[tail] > dist[tail]  # a new search: the tail lost its fastest arc
