@@ -48,7 +48,7 @@ class RoadState:
     product, so one cause clearing leaves the others in force.
     """
 
-    def __init__(self, roads: Roads, cache_size: int = 4096, cache_bytes: int = 256 << 20,
+    def __init__(self, roads: Roads, cache_size: int = 1024, cache_bytes: int = 256 << 20,
                  first_limit_s: float = 600.0) -> None:
         self.roads = roads
         self.n = roads.n_nodes
@@ -211,8 +211,10 @@ class RoadState:
     def _to(self, target: int) -> tuple[np.ndarray, np.ndarray]:
         if self._pending:
             self._sync()
-        hit = self._cache.get(target)
-        if hit is None:
+        hit = self._cache.pop(target, None)
+        if hit is not None:  # least recently used goes first: a station's table outlives the scenes'
+            self._cache[target] = hit
+        else:
             dist, pred = dijkstra(self._reverse_graph(), indices=target, return_predecessors=True)
             if len(self._cache) >= self._cache_size:
                 old_target = next(iter(self._cache))
@@ -227,10 +229,12 @@ class RoadState:
             self._sync()
         full = self._cache.get(target)
         if full is not None:
-            return full
+            return self._to(target)
         for lim in self._limits_of.get(target, ()):
             if lim >= limit:
-                return self._limited[(target, lim)]
+                key = (target, lim)
+                hit = self._limited[key] = self._limited.pop(key)  # now the most recently used
+                return hit
         dist, pred = dijkstra(self._reverse_graph(), indices=target, limit=limit, return_predecessors=True)
         if len(self._limited) >= self._cache_size:
             old = next(iter(self._limited))
@@ -253,10 +257,12 @@ class RoadState:
             self._sync()
         full = self._cache.get(target)
         if full is not None:
-            return full
+            return self._to(target)
         for lim in self._limits_of.get(target, ()):
-            hit = self._limited[(target, lim)]
+            key = (target, lim)
+            hit = self._limited[key]
             if np.isfinite(hit[0][origin]):
+                self._limited[key] = self._limited.pop(key)  # now the most recently used
                 return hit
         limit = self.first_limit_s
         while limit < 8 * 3600.0:
