@@ -15,13 +15,19 @@ roads and raises its own incidents; the engine keeps small hooks for it.
 Randomness: each incident draws from its own stream, keyed by where it came
 from (``call.K`` for the K-th background call, ``hazard.H3`` for a hazard), so
 a change of policy cannot shift the draws of any other incident.
+
+Memory: an incident is made when it happens (one process feeds the planned
+ones in time order), and once it and every incident before it have closed it
+leaves memory; with a :class:`LogSink` (the runner's, writing the run folder)
+the event log and the finished incidents go to disk in chunks while the run
+goes on, so a simulated year holds no more than a day's worth of state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
@@ -45,14 +51,49 @@ from sim.water import WaterState
 __all__ = ["RunLog", "run"]
 
 
+#: Rows held before they are handed to the sink.
+CHUNK_ROWS = 50_000
+
+
+class LogSink(Protocol):
+    """Where a long run's rows go while it runs (:class:`sim.output.RunSink` writes the run folder)."""
+
+    def events(self, rows: list[Record]) -> None: ...
+
+    def incidents(self, rows: list[Incident]) -> None: ...
+
+
 @dataclass
 class RunLog:
-    """Everything a run recorded, ready to be written to the run folder."""
+    """Everything a run recorded, ready to be written to the run folder.
+
+    With a ``sink``, ``events`` and ``incidents`` hold only the rows not yet
+    handed to it (the sink has the rest, in order); ``n_events`` and
+    ``n_incidents`` count them all.
+    """
 
     events: list[Record] = field(default_factory=list)
     service: list[ServiceRecord] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     horizon_s: float = 0.0
+    sink: LogSink | None = None
+    n_events: int = 0
+    n_incidents: int = 0
+
+    def add(self, rec: Record) -> None:
+        self.events.append(rec)
+        self.n_events += 1
+        if self.sink is not None and len(self.events) >= CHUNK_ROWS:
+            self.sink.events(self.events)
+            self.events = []
+
+    def finished(self, inc: Incident) -> None:
+        """``inc`` and every incident before it are done: its row is final."""
+        self.incidents.append(inc)
+        self.n_incidents += 1
+        if self.sink is not None and len(self.incidents) >= CHUNK_ROWS // 10:
+            self.sink.incidents(self.incidents)
+            self.incidents = []
 
 
 class _World:
@@ -84,7 +125,13 @@ class _World:
         self._zones = (zx, zy, [z.id for z in city.zones])
         self._out = 0
         self._cascade_out = 0
-        self.incidents: list[Incident] = []
+        # Incidents made and not yet final (by id); ids are given in time order to the planned
+        # incidents (1..n_planned), then to those raised during the run.
+        self.live: dict[int, Incident] = {}
+        self.n_planned = 0
+        self.n_arrived = 0
+        self.n_spawned = 0
+        self._next_final = 1
         # Lifelines: the dependency graph, its state, and what each component does.
         self.lifelines = LifelineState(build_graph(city, policy.cfg.lifelines.dependencies))
         self._root: dict[str, int | None] = {}  # component -> the incident at the root of its failure
@@ -150,7 +197,7 @@ class _World:
 
     # --------------------------------------------------------------- records
     def record(self, rec: Record) -> None:
-        self.log.events.append(rec)
+        self.log.add(rec)
 
     def service_changed(self, cause: str) -> None:
         out, cascade = self.water.customers_out_split()
@@ -191,9 +238,9 @@ class _World:
         return ids[int(np.argmin((zx - x) ** 2 + (zy - y) ** 2))]
 
     # ------------------------------------------------------------- incidents
-    def make_incidents(self, calls: list[Call], hazards: list[Hazard]) -> list[Incident]:
-        d = self.policy.cfg.dispatch
-        items: list[tuple[float, int, str, Any]] = []
+    def plan(self, calls: list[Call], hazards: list[Hazard]) -> list[tuple[float, str, Call | Hazard]]:
+        """The incidents the inputs will raise, in time order: (time, stream key, call or hazard)."""
+        items: list[tuple[float, int, str, Call | Hazard]] = []
         for k, c in enumerate(calls):
             items.append((c.t_s, 0, f"call.{k}", c))
         for h in hazards:
@@ -201,47 +248,69 @@ class _World:
                           "gas.leak", "gas.lpg_leak"):
                 items.append((h.t_s, 1, f"hazard.{h.id}", h))
         items.sort(key=lambda it: (it[0], it[1], it[2]))
-        out = []
-        for i, (t, _, key, item) in enumerate(items, start=1):
-            rng = self.streams.fresh(f"incident.{key}")
-            if isinstance(item, Call):
-                typ, node, scope, source = item.type, item.node, f"roads.node.{item.node}", "background"
-            elif item.kind == "fire.ebike":
-                typ, node, scope, source = "highrise_fire", fire_response.node_of(self.city, item), item.scope, item.id
-            elif item.kind == "water.pipe_burst":
-                j = self.pipe_index[item.params["pipe"]]
-                typ = "water_main_break"
-                node = int(self.city.water.u[j])
-                scope, source = item.scope, item.id
-            elif item.kind == "gas.leak":
-                assert self.city.gas is not None
-                typ, node = "gas_leak", int(self.city.gas.u[self.gas_index[item.params["pipe"]]])
-                scope, source = item.scope, item.id
-            elif item.kind == "gas.lpg_leak":
-                typ, node = "lpg_leak", int(item.params["node"])
-                scope, source = item.scope, item.id
-            else:
-                typ, node = self._power_fault_site(item)
-                scope, source = item.scope, item.id
-            inc = Incident(
-                id=i, type=typ, severity=int(d.severity.get(typ, 3)), source=source, scope=scope,
-                node=node, zone=self.zone_of(node), t_occur=float(t), rng=rng,
-            )
-            inc.controlled = self.env.event()
-            if isinstance(item, Hazard) and item.kind == "fire.ebike":
-                inc.extra["hazard"] = item
-            elif isinstance(item, Hazard) and item.kind == "water.pipe_burst":
-                inc.extra["pipe"] = self.pipe_index[item.params["pipe"]]
-            elif isinstance(item, Hazard) and item.kind == "gas.leak":
-                inc.extra["gas_pipe"] = self.gas_index[item.params["pipe"]]
-                inc.extra["work_by"] = "gas_crew"  # the shut-off waits for the gas company
-            elif isinstance(item, Hazard) and item.kind == "gas.lpg_leak":
-                pass
-            elif isinstance(item, Hazard):
-                inc.extra["component"] = item.scope
-            out.append(inc)
-        self.incidents = out
-        return out
+        self.n_planned = len(items)
+        return [(t, key, item) for t, _, key, item in items]
+
+    def arrivals(self, plan: list[tuple[float, str, Call | Hazard]]) -> Generator[simpy.Event, Any, None]:
+        """Make each planned incident when it happens and start its life."""
+        env = self.env
+        for i, (t, key, item) in enumerate(plan, start=1):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            inc = self.make_incident(i, t, key, item)
+            self.n_arrived += 1
+            env.process(self.lifecycle(inc))
+
+    def make_incident(self, i: int, t: float, key: str, item: Call | Hazard) -> Incident:
+        d = self.policy.cfg.dispatch
+        rng = self.streams.fresh(f"incident.{key}")
+        if isinstance(item, Call):
+            typ, node, scope, source = item.type, item.node, f"roads.node.{item.node}", "background"
+        elif item.kind == "fire.ebike":
+            typ, node, scope, source = "highrise_fire", fire_response.node_of(self.city, item), item.scope, item.id
+        elif item.kind == "water.pipe_burst":
+            j = self.pipe_index[item.params["pipe"]]
+            typ = "water_main_break"
+            node = int(self.city.water.u[j])
+            scope, source = item.scope, item.id
+        elif item.kind == "gas.leak":
+            assert self.city.gas is not None
+            typ, node = "gas_leak", int(self.city.gas.u[self.gas_index[item.params["pipe"]]])
+            scope, source = item.scope, item.id
+        elif item.kind == "gas.lpg_leak":
+            typ, node = "lpg_leak", int(item.params["node"])
+            scope, source = item.scope, item.id
+        else:
+            typ, node = self._power_fault_site(item)
+            scope, source = item.scope, item.id
+        inc = Incident(
+            id=i, type=typ, severity=int(d.severity.get(typ, 3)), source=source, scope=scope,
+            node=node, zone=self.zone_of(node), t_occur=float(t), rng=rng,
+        )
+        inc.controlled = self.env.event()
+        if isinstance(item, Hazard) and item.kind == "fire.ebike":
+            inc.extra["hazard"] = item
+        elif isinstance(item, Hazard) and item.kind == "water.pipe_burst":
+            inc.extra["pipe"] = self.pipe_index[item.params["pipe"]]
+        elif isinstance(item, Hazard) and item.kind == "gas.leak":
+            inc.extra["gas_pipe"] = self.gas_index[item.params["pipe"]]
+            inc.extra["work_by"] = "gas_crew"  # the shut-off waits for the gas company
+        elif isinstance(item, Hazard) and item.kind == "gas.lpg_leak":
+            pass
+        elif isinstance(item, Hazard):
+            inc.extra["component"] = item.scope
+        self.live[inc.id] = inc
+        return inc
+
+    def closed(self) -> None:
+        """An incident closed: hand on, in id order, every incident that is now final."""
+        while True:
+            inc = self.live.get(self._next_final)
+            if inc is None or inc.t_close is None or not fire_response.settled(inc):
+                return
+            del self.live[self._next_final]
+            self._next_final += 1
+            self.log.finished(inc)
 
     def spawn(self, typ: str, node: int, scope: str, source: str, stream: str, *, zone: str | None = None,
               severity: int | None = None, default_severity: int = 3, **extra: Any) -> Incident:
@@ -249,14 +318,15 @@ class _World:
         its own named stream, started now."""
         d = self.policy.cfg.dispatch
         inc = Incident(
-            id=len(self.incidents) + 1, type=typ, source=source,
+            id=self.n_planned + self.n_spawned + 1, type=typ, source=source,
             severity=int(d.severity.get(typ, default_severity)) if severity is None else severity,
             scope=scope, node=node, zone=self.zone_of(node) if zone is None else zone, t_occur=self.env.now,
             rng=self.streams.fresh(stream),
         )
         inc.controlled = self.env.event()
         inc.extra.update(extra)
-        self.incidents.append(inc)
+        self.live[inc.id] = inc
+        self.n_spawned += 1
         self.env.process(self.lifecycle(inc))
         return inc
 
@@ -273,7 +343,8 @@ class _World:
         # Draw every uniform this incident may need, in a fixed order, whatever
         # the policy: the streams stay aligned across policies.
         u = inc.rng.random(8)
-        yield env.timeout(inc.t_occur - env.now)
+        if inc.t_occur > env.now:
+            yield env.timeout(inc.t_occur - env.now)
         self.record(Record(env.now, "occur", inc.scope, inc.id, float(inc.severity), inc.type))
         delay = 0.0
         if inc.type == "water_main_break":
@@ -325,6 +396,7 @@ class _World:
             inc.outcome = "unserved"
             inc.t_close = env.now
             self.record(Record(env.now, "close", inc.scope, inc.id, None, "unserved: no capable unit"))
+            self.closed()
 
     # ------------------------------------------------------------------ work
     def on_arrive(self, unit: Unit, inc: Incident, t_enroute: float, t_assigned: float) -> None:
@@ -349,6 +421,7 @@ class _World:
             inc.t_close = self.env.now
             inc.outcome = "resolved"
             self.record(Record(self.env.now, "close", inc.scope, inc.id, None, "resolved"))
+            self.closed()
 
     def work(self, inc: Incident) -> Generator[simpy.Event, Any, None]:
         env, pol = self.env, self.policy.cfg
@@ -600,13 +673,16 @@ def run(
     streams: Streams,
     scenario: ScenarioConfig | None = None,
     start_hour: float = 0.0,
+    sink: LogSink | None = None,
 ) -> RunLog:
     """Simulate ``[0, horizon_s)`` and return the log (nothing is written here).
 
     ``scenario`` and ``start_hour`` (local hour of t = 0) matter only to the
     flood (:mod:`sim.flood_process`), which runs when the hazards hold rain.
+    With a ``sink``, rows go to it in chunks as the run goes on and the log
+    keeps only the last of them (see :class:`RunLog`).
     """
-    log = RunLog(horizon_s=horizon_s)
+    log = RunLog(horizon_s=horizon_s, sink=sink)
     world = _World(city, policy, streams, log)
     env = world.env
     world.flood = attach(world, hazards, scenario.waterlogging if scenario else None,
@@ -628,19 +704,18 @@ def run(
         unit.proc = env.process(serve(env, unit, world.dispatcher))
     if world._rosters:
         env.process(world.roster(horizon_s))
-    incidents = world.make_incidents(calls, hazards)
-    for inc in incidents:
-        env.process(world.lifecycle(inc))
+    env.process(world.arrivals(world.plan(calls, hazards)))
     if world.flood is not None:
         env.process(world.flood.run())
         if policy.cfg.early_warning.enabled:
             env.process(world.flood.early_warning())
     env.run(until=horizon_s)
-    incidents = world.incidents
-    fire_response.finalize(world, incidents, horizon_s)
-    for inc in incidents:
+    rest = [world.live[i] for i in sorted(world.live)]  # open at the horizon, or after an open one
+    fire_response.finalize(world, rest, horizon_s)
+    for inc in rest:
         if inc.t_close is None:
             inc.outcome = "open_at_end"
-    log.events.append(Record(horizon_s, "horizon", "run", None, float(len(incidents))))
-    log.incidents = incidents
+        log.finished(inc)
+    world.live.clear()
+    log.add(Record(horizon_s, "horizon", "run", None, float(world.n_arrived + world.n_spawned)))
     return log

@@ -1,6 +1,6 @@
 """High-rise e-bike fires in the engine: small hooks around :mod:`sim.fire`.
 
-The engine calls these from ``make_incidents`` (a ``fire.ebike`` hazard
+The engine calls these from ``make_incident`` (a ``fire.ebike`` hazard
 becomes a ``highrise_fire`` incident at the building's road node), from
 ``lifecycle`` (:func:`ignite`: the fire's draws, its detection and call
 delay), from ``work`` (:func:`attack`: second alarm, set-up, first water
@@ -154,8 +154,13 @@ def attack(world: Any, inc: Incident) -> Generator[simpy.Event, Any, None]:
     _first_water(world, inc, inc.first_unit, pressure)
 
 
+def settled(inc: Incident) -> bool:
+    """Whether :func:`finalize` has nothing left to do for ``inc`` (its row and records are final)."""
+    return not (inc.type == "highrise_fire" and "fire" in inc.extra and "outcome" not in inc.extra)
+
+
 def finalize(world: Any, incidents: list[Incident], horizon_s: float) -> None:
     """Fires with no water by the horizon: exposure runs to the horizon."""
     for inc in incidents:
-        if inc.type == "highrise_fire" and "fire" in inc.extra and "outcome" not in inc.extra:
+        if not settled(inc):
             _record_outcome(world, inc, inc.extra["fire"], horizon_s - inc.t_occur)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sim import engine
-from sim.output import write_run_tables
+from sim.output import RunSink, write_run_tables
 from sim.rng import Streams
 
 __all__ = ["write_dry_twin"]
@@ -29,9 +29,13 @@ def write_dry_twin(prep: object, run_dir: Path) -> Path:
     assert isinstance(prep, Prepared)
     cfg = prep.cfg
     start = datetime.fromisoformat(cfg.run.start)
-    log = engine.run(prep.city, [], prep.calls, prep.policy, cfg.run.horizon_s, Streams(cfg.seed),
-                     scenario=cfg.scenario, start_hour=start.hour + start.minute / 60.0)
     out = Path(run_dir) / "dry"
-    out.mkdir(parents=True, exist_ok=True)
-    write_run_tables(out, log, prep.city, [])
+    sink = RunSink(out, prep.city)
+    try:
+        log = engine.run(prep.city, [], prep.calls, prep.policy, cfg.run.horizon_s, Streams(cfg.seed),
+                         scenario=cfg.scenario, start_hour=start.hour + start.minute / 60.0, sink=sink)
+        write_run_tables(out, log, prep.city, [])
+    except BaseException:
+        sink.abort()
+        raise
     return out

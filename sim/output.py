@@ -25,10 +25,11 @@ import numpy as np
 
 from sim.city import ROAD_CLASSES, City
 from sim.dispatch import Incident
-from sim.engine import RunLog
-from sim.log import CITY_FILES, EVENT_COLUMNS, HAZARD_COLUMNS, INCIDENT_COLUMNS, SERVICE_COLUMNS
+from sim.engine import CHUNK_ROWS, RunLog
+from sim.log import CITY_FILES, EVENT_COLUMNS, HAZARD_COLUMNS, INCIDENT_COLUMNS, SERVICE_COLUMNS, Record
 
-__all__ = ["CHUNK_ROWS", "atomic_stream", "atomic_write", "fmt", "write_city", "write_columns", "write_run_tables", "write_table"]
+__all__ = ["CHUNK_ROWS", "RunSink", "atomic_stream", "atomic_write", "fmt", "write_city", "write_columns",
+           "write_run_tables", "write_table"]
 
 
 def fmt(v: Any) -> str:
@@ -79,8 +80,8 @@ def atomic_stream(path: Path) -> Iterator[TextIO]:
         raise
 
 
-#: Rows formatted per chunk before a table is written on (bounds the text held in memory).
-CHUNK_ROWS = 50_000
+#: Rows formatted per chunk before a table is written on (bounds the text held in memory);
+#: the engine hands a streamed log on in chunks of the same size (sim.engine.CHUNK_ROWS).
 
 
 def write_table(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -111,11 +112,78 @@ def _incident_row(inc: Incident, city: City) -> list[Any]:
 
 
 def write_run_tables(run_dir: Path, log: RunLog, city: City, hazard_rows: list[tuple[Any, ...]]) -> None:
+    """The run's tables; a log that streamed to a :class:`RunSink` of this folder is completed by it."""
     run_dir = Path(run_dir)
     write_table(run_dir / "hazards.csv", HAZARD_COLUMNS, hazard_rows)
-    write_table(run_dir / "events.csv", EVENT_COLUMNS, log.events)
+    if isinstance(log.sink, RunSink):
+        log.sink.finish(log)
+    else:
+        write_table(run_dir / "events.csv", EVENT_COLUMNS, log.events)
+        write_table(run_dir / "incidents.csv", INCIDENT_COLUMNS, (_incident_row(i, city) for i in log.incidents))
     write_table(run_dir / "service.csv", SERVICE_COLUMNS, log.service)
-    write_table(run_dir / "incidents.csv", INCIDENT_COLUMNS, (_incident_row(i, city) for i in log.incidents))
+
+
+class _TableStream:
+    """A CSV table appended to in chunks under a temporary name; it appears at ``path`` only when complete."""
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        self.fh: TextIO = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.write([columns], raw=True)
+
+    def write(self, rows: Iterable[Sequence[Any]], raw: bool = False) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        for row in rows:
+            w.writerow(row if raw else [fmt(v) for v in row])
+        self.fh.write(buf.getvalue())
+
+    def close(self) -> None:
+        self.fh.close()
+        os.chmod(self.tmp, 0o644)  # mkstemp creates 0600; results are for sharing
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.fh.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+class RunSink:
+    """The engine's :class:`~sim.engine.LogSink` for a run folder: ``events.csv`` and ``incidents.csv``
+    are written in chunks while the run goes on (same bytes as :func:`write_table` of the whole log).
+
+    Until :meth:`finish` both live under temporary names, so a run that fails
+    or is killed leaves no table that looks complete; :meth:`abort` removes them.
+    """
+
+    def __init__(self, run_dir: Path, city: City) -> None:
+        self.city = city
+        self._events = _TableStream(Path(run_dir) / "events.csv", EVENT_COLUMNS)
+        try:
+            self._incidents = _TableStream(Path(run_dir) / "incidents.csv", INCIDENT_COLUMNS)
+        except BaseException:
+            self._events.abort()
+            raise
+
+    def events(self, rows: list[Record]) -> None:
+        self._events.write(rows)
+
+    def incidents(self, rows: list[Incident]) -> None:
+        self._incidents.write(_incident_row(i, self.city) for i in rows)
+
+    def finish(self, log: RunLog) -> None:
+        """Write what the log still holds and put both tables in place."""
+        self.events(log.events)
+        self.incidents(log.incidents)
+        self._events.close()
+        self._incidents.close()
+
+    def abort(self) -> None:
+        self._events.abort()
+        self._incidents.abort()
 
 
 def _float_cells(values: Any, ndigits: int | None = None) -> list[str]:

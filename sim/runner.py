@@ -26,7 +26,7 @@ from scenarios.base import Hazard, hazard_rows
 from sim import engine
 from sim.city import City, check_city
 from sim.config import CityConfig, Config, validate
-from sim.output import write_city, write_json, write_run_tables
+from sim.output import RunSink, write_city, write_json, write_run_tables
 from sim.policy import Policy, make_policy
 from sim.registry import CITY_KINDS
 from sim.rng import Streams
@@ -98,13 +98,16 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "n_hazards": len(prep.hazards),
         "n_background_calls": len(prep.calls),
     }
+    sink: RunSink | None = None
     try:
         start = datetime.fromisoformat(cfg.run.start)
+        # The event log and finished incidents stream to the folder as the run goes on.
+        sink = RunSink(run_dir, prep.city)
         result = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams,
-                            scenario=cfg.scenario, start_hour=start.hour + start.minute / 60.0)
+                            scenario=cfg.scenario, start_hour=start.hour + start.minute / 60.0, sink=sink)
         summary["sim_runtime_s"] = round(time.perf_counter() - t0, 3)
-        summary["n_events"] = len(result.events)
-        summary["n_incidents"] = len(result.incidents)
+        summary["n_events"] = result.n_events
+        summary["n_incidents"] = result.n_incidents
         write_run_tables(run_dir, result, prep.city, hazard_rows(prep.hazards))
         write_city(run_dir, prep.city)
         from analysis import headline, load_run
@@ -129,6 +132,8 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
                 add_flood_section(run_dir, summary["flood"])
         summary["status"] = "ok"
     except BaseException as exc:
+        if sink is not None:
+            sink.abort()  # no half-written events.csv or incidents.csv
         summary["status"] = "failed"
         summary["error"] = f"{type(exc).__name__}: {exc}"
         summary["traceback"] = traceback.format_exc()

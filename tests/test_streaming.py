@@ -1,0 +1,106 @@
+"""A long run streams its log: the tables are written in chunks while it runs, and memory holds
+only the open incidents and the last chunk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim import engine
+from sim.config import Config
+from sim.output import RunSink
+from sim.runner import prepare, simulate
+
+
+def two_days(seed: int = 4) -> Config:
+    cfg = Config(seed=seed)
+    cfg.scenario.name = "pipe_burst"
+    cfg.run.horizon_s = 2 * 86400.0
+    cfg.run.report = False
+    return cfg
+
+
+def test_streamed_tables_equal_the_whole_log_written_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = simulate(two_days(), tmp_path / "whole")  # default chunk: the log fits in one
+    calls: list[tuple[str, int]] = []
+    events, incidents = RunSink.events, RunSink.incidents
+
+    def spy_events(self: RunSink, rows: list) -> None:  # type: ignore[type-arg]
+        calls.append(("events", len(rows)))
+        events(self, rows)
+
+    def spy_incidents(self: RunSink, rows: list) -> None:  # type: ignore[type-arg]
+        calls.append(("incidents", len(rows)))
+        incidents(self, rows)
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 40)  # events every 40 rows, incidents every 4
+    monkeypatch.setattr(RunSink, "events", spy_events)
+    monkeypatch.setattr(RunSink, "incidents", spy_incidents)
+    streamed = simulate(two_days(), tmp_path / "streamed")
+    for name in ("events.csv", "incidents.csv", "service.csv", "hazards.csv"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "streamed" / name).read_bytes(), name
+    assert streamed["n_events"] == whole["n_events"] > 400
+    assert streamed["n_incidents"] == whole["n_incidents"] > 100
+    # Handed on in chunks while the run went on (the last call of each is the rest, at the end).
+    ev = [n for kind, n in calls if kind == "events"]
+    inc = [n for kind, n in calls if kind == "incidents"]
+    assert len(ev) > 10 and all(n == 40 for n in ev[:-1])
+    assert len(inc) > 20 and all(n == 4 for n in inc[:-1])
+    lines = (tmp_path / "streamed" / "events.csv").read_text().count("\n")
+    assert lines == whole["n_events"] + 1
+
+
+def test_a_long_run_holds_only_open_incidents_and_the_last_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty days of background calls: what the engine holds at any time does not grow with the horizon."""
+    cfg = Config(seed=1)
+    cfg.scenario.name = "none"
+    cfg.run.horizon_s = 20 * 86400.0
+    prep = prepare(cfg)
+
+    class Counting:
+        def __init__(self) -> None:
+            self.events = 0
+            self.incidents = 0
+
+        def events_(self, rows: list) -> None:  # type: ignore[type-arg]
+            self.events += len(rows)
+
+        def incidents_(self, rows: list) -> None:  # type: ignore[type-arg]
+            self.incidents += len(rows)
+
+    counter = Counting()
+    sink = type("Sink", (), {"events": lambda _s, rows: counter.events_(rows),
+                             "incidents": lambda _s, rows: counter.incidents_(rows)})()
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 500)
+    held: list[int] = []
+    closed = engine._World.closed
+
+    def watch(self: engine._World) -> None:
+        closed(self)
+        held.append(len(self.live) + len(self.log.incidents) + len(self.log.events) // 10)
+
+    monkeypatch.setattr(engine._World, "closed", watch)
+    log = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams, sink=sink)
+    total = log.n_incidents
+    assert total == len(prep.calls) > 1500
+    assert counter.incidents + len(log.incidents) == total
+    assert counter.events + len(log.events) == log.n_events
+    # Live incidents, unflushed incidents and events never exceed a bound set by the chunk size,
+    # however many days pass (without streaming they would grow to every incident of the run).
+    assert max(held) < 50 + 50 + 50 + 20
+    assert max(held[len(held) // 2:]) <= 2 * max(held[: len(held) // 2]) + 20
+
+
+def test_a_failed_run_leaves_no_event_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: engine._World, *args: object) -> None:
+        raise RuntimeError("unit radio failed")
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 20)  # some rows are on disk when it fails
+    monkeypatch.setattr(engine._World, "on_clear", broken)
+    with pytest.raises(RuntimeError, match="unit radio failed"):
+        simulate(two_days(), tmp_path / "run")
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert "events.csv" not in names and "incidents.csv" not in names
+    assert not [n for n in names if n.endswith(".tmp")], names
+    assert '"status": "failed"' in (tmp_path / "run" / "summary.json").read_text()
