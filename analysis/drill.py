@@ -382,11 +382,14 @@ def _scenario_text(ctx: Context, t0: float, t1: float, etype: str, cap: int) -> 
         f = ctx.fields(inc, group)
         if inc["type"] != "water_main_break":
             own = f"scene_{inc['type']}"
+            if ctx.detection_of(int(inc["incident"])) == "gas_monitoring" and f"{own}_alarm" in pb.data["labels"]:
+                own = f"{own}_alarm"
             out.append(pb.label(own if own in pb.data["labels"] else "scene_other", **f))
             continue
         parts = [pb.label("scene_water", **f)]
         if ctx.first(int(inc["incident"]), "report"):
-            detect = "scene_detect_alarm" if ctx.detection == "pressure_monitoring" else "scene_detect_calls"
+            alarm = ctx.detection_of(int(inc["incident"])) == "pressure_monitoring"
+            detect = "scene_detect_alarm" if alarm else "scene_detect_calls"
             parts.append(pb.label(detect, **f))
         if ctx.first(int(inc["incident"]), "isolate"):
             dry = ctx.customers(int(inc["incident"])) <= 0

@@ -212,6 +212,15 @@ class Context:
         gs = self.groups.get((incident, kind))
         return gs[0] if gs else None
 
+    def detection_of(self, incident: int) -> str:
+        """What raised the alarm for ``incident``: the note of its ``report`` event (customer_calls,
+        pressure_monitoring, gas_monitoring), or the run's policy default for logs without one."""
+        rep = self.first(incident, "report")
+        known = set(self.pb.data["detection"].get("channels") or ())
+        if rep is not None and rep.note in known:
+            return rep.note
+        return self.detection
+
     def clock(self, t: float | None) -> str:
         """Scenario clock time for messages; qualified by the date when it falls on a later day."""
         if t is None:
@@ -548,7 +557,7 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
     note = group.note.casefold()
     total = group.total
     return not (
-        ("detection" in when and when["detection"] != ctx.detection)
+        ("detection" in when and when["detection"] != ctx.detection_of(int(inc["incident"])))
         or ("total_min" in when and (total is None or total < when["total_min"]))
         or ("total_max" in when and (total is None or total > when["total_max"]))
         or ("note_contains" in when and str(when["note_contains"]).casefold() not in note)

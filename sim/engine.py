@@ -346,15 +346,17 @@ class _World:
         if inc.t_occur > env.now:
             yield env.timeout(inc.t_occur - env.now)
         self.record(Record(env.now, "occur", inc.scope, inc.id, float(inc.severity), inc.type))
-        delay = 0.0
+        delay, channel = 0.0, ""  # channel: what raised the alarm, where the model knows it
         if inc.type == "water_main_break":
             pipe = inc.extra["pipe"]
             self.record(Record(env.now, "burst", inc.scope, inc.id))
             self.water.depressurise(pipe)
             self.service_changed(f"{inc.scope} burst")
-            delay = draw(pol.detection.customer_calls, u[0])
+            delay, channel = draw(pol.detection.customer_calls, u[0]), "customer_calls"
             if pol.interventions.pressure_monitoring:
-                delay = min(delay, draw(pol.detection.pressure_monitoring, u[1]))
+                alarm = draw(pol.detection.pressure_monitoring, u[1])
+                if alarm < delay:
+                    delay, channel = alarm, "pressure_monitoring"
             inc.extra["u_repair"] = u[4]
         elif inc.type in ("substation_fault", "feeder_fault"):
             comp = inc.extra["component"]
@@ -372,9 +374,11 @@ class _World:
             p_ignite = pol.gas.ignition_prob if inc.type == "gas_leak" else pol.gas.lpg_ignition_prob
             if u[5] < p_ignite:
                 env.process(self._ignition(inc, draw(pol.gas.ignition_delay, u[6])))
-            delay = draw(pol.gas.detection, u[0])
+            delay, channel = draw(pol.gas.detection, u[0]), "customer_calls"
             if pol.interventions.gas_monitoring and inc.type == "gas_leak":
-                delay = min(delay, draw(pol.gas.monitoring, u[1]))  # the same u[1] slot as water monitoring
+                alarm = draw(pol.gas.monitoring, u[1])  # the same u[1] slot as water monitoring
+                if alarm < delay:
+                    delay, channel = alarm, "gas_monitoring"
             inc.extra["u_repair"] = u[4]
         elif inc.type == "highrise_fire":
             delay = fire_response.ignite(self, inc)
@@ -382,7 +386,7 @@ class _World:
         if delay > 0:
             yield env.timeout(delay)
         inc.t_report = env.now
-        self.record(Record(env.now, "report", inc.scope, inc.id, round(delay, 3)))
+        self.record(Record(env.now, "report", inc.scope, inc.id, round(delay, 3), channel))
         processing = draw(pol.dispatch.call_processing, u[2])
         if processing > 0:
             yield env.timeout(processing)
@@ -717,5 +721,6 @@ def run(
             inc.outcome = "open_at_end"
         log.finished(inc)
     world.live.clear()
+    world.roads.clear_cache()  # a metropolis's tables (up to 256 MB) go now, not at the next collection
     log.add(Record(horizon_s, "horizon", "run", None, float(world.n_arrived + world.n_spawned)))
     return log

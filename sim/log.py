@@ -77,7 +77,8 @@ OUTCOMES = ("resolved", "unserved", "open_at_end")
 #: Event kinds in ``events.csv`` and what ``scope``/``value`` mean for each.
 EVENT_KINDS: dict[str, str] = {
     "occur": "incident happens; scope = place; value = severity",
-    "report": "call or alarm reaches dispatch; scope = place",
+    "report": "call or alarm reaches dispatch; scope = place; value = s since the incident; note = what raised "
+              "it for a main break or gas leak (customer_calls | pressure_monitoring | gas_monitoring)",
     "queue": "no capable unit free; scope = requested kind (units.KIND); value = queue length",
     "dispatch": "unit assigned; scope = unit; value = expected travel s",
     "retask": "unit sent on without going back to quarters (diverted on its way back, or straight from a scene); scope = unit; value = expected travel s",

@@ -209,3 +209,27 @@ def test_an_lpg_leak_goes_to_the_fire_brigade_and_the_street(tmp_path: Path, pla
         assert "gas_company" not in {i.receiver for i in lpg}
         text = " ".join(drill.scenario)
         assert ("液化石油气钢瓶" if lang == "zh" else "LPG cylinder") in text
+
+
+def test_gas_monitoring_turns_the_odour_call_into_a_platform_alarm(runs: dict[str, Path], tmp_path: Path,
+                                                                   playbook: dict) -> None:
+    """The report event names what raised the alarm; the script follows it, leak by leak."""
+    cfg = Config()
+    cfg.scenario.name = "gas_leak"
+    cfg.seed = 0
+    cfg.run.report = False
+    cfg.policy.name = "baseline+gas_monitoring"
+    cfg.policy.interventions.gas_monitoring = True
+    assert simulate(cfg, tmp_path / "run")["status"] == "ok"
+    for path, channel, rule, sender in ((runs["gas_leak"], "customer_calls", "gas_report", "gas_control"),
+                                        (tmp_path / "run", "gas_monitoring", "gas_alarm", "monitoring_platform")):
+        ev = load_run(path).events
+        report = ev[(ev["kind"] == "report") & ev["scope"].str.startswith("gas.pipe.")]
+        assert list(report["note"]) == [channel]
+        for lang in ("zh", "en"):
+            drill = build_drill(load_run(path), DrillOptions(lang=lang), playbook)
+            first = next(i for i in drill.injects if i.incident_type == "gas_leak")
+            assert (first.rule, first.sender) == (rule, sender)
+            scene = " ".join(drill.scenario)
+            alarm = ("燃气管网监测于" if lang == "zh" else "gas network's monitoring raised the alarm") in scene
+            assert alarm == (channel == "gas_monitoring")
