@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.figures import new_figure, type_colour
 
-__all__ = ["ROAD_CLASSES", "STATION_STYLE", "city_map_figure", "dark_zones", "outage_pipes"]
+__all__ = ["FACILITY_STYLE", "ROAD_CLASSES", "STATION_STYLE", "city_map_figure", "dark_zones", "outage_pipes"]
 
 #: ``links.csv`` road_class indexes this tuple (``sim.city.ROAD_CLASSES``).
 ROAD_CLASSES: tuple[str, ...] = ("expressway", "arterial", "local")
@@ -38,6 +38,12 @@ STATION_STYLE: dict[str, tuple[str, str, str]] = {
     "power_depot": ("p", "#e08214", "Power depot"),
     "gas_depot": ("h", "#1b7837", "Gas depot"),
     "elevator_centre": ("X", "#8073ac", "Elevator emergency centre"),
+}
+#: ``facilities.csv`` kind -> (marker, colour, legend label): sites the lifelines depend on.
+FACILITY_STYLE: dict[str, tuple[str, str, str]] = {
+    "hospital": ("P", "#d81b60", "Hospital"),
+    "substation": ("d", "#f9a825", "Substation"),
+    "pump_station": ("v", "#0277bd", "Water booster pump station"),
 }
 _BURST = "#e7298a"
 _SEGMENT = "#7b2cbf"
@@ -144,7 +150,8 @@ def city_map_figure(
     title: str = "City map",
     service: pd.DataFrame | None = None,
 ) -> Figure:
-    """Roads by class, bridges and tunnels, stations by kind, incidents by type, outage mains.
+    """Roads by class, bridges and tunnels, stations by kind, hospitals, substations and pump
+    stations, incidents by type, outage mains.
 
     ``city`` holds the ``city/*.csv`` frames by name (``nodes`` is needed for
     anything to be drawn); ``incidents`` places each incident at its ``x_m``,
@@ -196,6 +203,14 @@ def city_map_figure(
             if (incidents["t_arrival_s"].isna()).any():
                 handles.append(Line2D([], [], marker="o", ls="none", mfc="none", mec="#444444",
                                       label="Incident never reached"))
+        facilities = city.get("facilities")
+        if facilities is not None and len(facilities):
+            for kind, sel in facilities.groupby("kind", sort=True):
+                marker, colour, label = FACILITY_STYLE.get(str(kind), ("o", "#666666", str(kind)))
+                ax.scatter(sel["x_m"] / 1000.0, sel["y_m"] / 1000.0, marker=marker, s=60, color=colour,
+                           edgecolors="white", linewidths=0.7, zorder=4.5)
+                handles.append(Line2D([], [], marker=marker, ls="none", color=colour, mec="white",
+                                      ms=8, label=f"{label} ({len(sel)})"))
         stations = city.get("stations")
         if stations is not None and len(stations):
             for kind, sel in stations.groupby("kind", sort=True):

@@ -9,6 +9,7 @@ FeatureCollection per layer:
 | ``roads.geojson`` | LineString | road link; with its closures in the run (``closures``, ``closed_s``) |
 | ``pipes.geojson`` | LineString | water main; with ``bursts`` and ``out_s`` (time out of service) |
 | ``stations.geojson`` | Point | station, with its units |
+| ``facilities.geojson`` | Point | hospital, substation or water booster pump station |
 | ``zones.geojson`` | Polygon | zone: the convex hull of the road nodes nearest its centre |
 | ``incidents.geojson`` | Point | incident, every column of ``incidents.csv`` |
 | ``closures.geojson`` | LineString | road closure: ``t_close_s``, ``t_open_s`` (null: closed at the horizon) |
@@ -48,7 +49,7 @@ from analysis.rundir import Run, atomic_write, load_run, run_horizon
 
 __all__ = ["LAYERS", "export_geojson", "main"]
 
-LAYERS = ("roads", "pipes", "stations", "zones", "incidents", "closures", "outages")
+LAYERS = ("roads", "pipes", "stations", "facilities", "zones", "incidents", "closures", "outages")
 _ROAD_CLASSES = ("expressway", "arterial", "local")  # sim.city.ROAD_CLASSES, by index
 _EARTH_RADIUS_M = 6_371_008.8  # as in sim.loaders.geo
 _LOCAL_CS = ('LOCAL_CS["cityres local plane (metres)",LOCAL_DATUM["cityres local datum",32767],'
@@ -231,6 +232,12 @@ class _Layers:
             feats.append(_point(p, self.xy[int(r["node"])]))
         return feats
 
+    def facilities(self) -> list[dict[str, Any]]:
+        fac = self.run.city.get("facilities")
+        if fac is None:
+            return []
+        return [_point(p, self.xy[int(p["node"])]) for p in _records(fac)]
+
     def zones(self) -> list[dict[str, Any]]:
         zones, nodes = self.run.city.get("zones"), self.run.city.get("nodes")
         if zones is None or nodes is None or zones.empty:
@@ -284,7 +291,7 @@ def export_geojson(run_dir: str | Path, out_dir: str | Path | None = None) -> li
     outages, out_s, bursts = layers.outages()
     features = {
         "roads": layers.roads(), "pipes": layers.pipes(out_s, bursts), "stations": layers.stations(),
-        "zones": layers.zones(), "incidents": layers.incidents(), "closures": layers.closures(),
+        "facilities": layers.facilities(), "zones": layers.zones(), "incidents": layers.incidents(), "closures": layers.closures(),
         "outages": outages,
     }
     written = []

@@ -48,6 +48,7 @@ _TEXT: dict[str, tuple[str, ...]] = {
     "stations.csv": ("station", "kind", "units"),
     "zones.csv": ("zone", "name"),
     "pipes.csv": ("pipe", "material"),
+    "facilities.csv": ("facility", "kind", "zone"),
 }
 
 

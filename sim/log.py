@@ -144,4 +144,6 @@ CITY_FILES = {
     "stations.csv": ("station", "kind", "node", "x_m", "y_m", "units"),
     "zones.csv": ("zone", "name", "node", "x_m", "y_m", "area_km2", "population", "households"),
     "pipes.csv": ("pipe", "u", "v", "length_m", "diameter_mm", "material", "install_year", "road_link"),
+    # Sites that lifelines depend on: hospital | substation | pump_station (water booster); zone may be "".
+    "facilities.csv": ("facility", "kind", "node", "x_m", "y_m", "zone"),
 }

@@ -263,6 +263,15 @@ def write_city(run_dir: Path, city: City) -> None:
          _float_cells(w.diameter_mm), [fmt(m) for m in w.material], _int_cells(w.install_year),
          _int_cells(w.road_link)],
     )
+    sites: list[tuple[str, str, int, str]] = [(f.id, f.kind, f.node, f.zone) for f in city.facilities]
+    if city.power is not None:
+        sites += [(s.id, "substation", s.node, "") for s in city.power.substations]
+    sites += [(p.id, "pump_station", p.node, p.zone) for p in w.pumps]
+    write_table(
+        d / "facilities.csv", CITY_FILES["facilities.csv"],
+        ((fid, kind, node, round(float(r.x_m[node]), 1), round(float(r.y_m[node]), 1), zone)
+         for fid, kind, node, zone in sites),
+    )
     assert ROAD_CLASSES  # documented index of road_class
 
 

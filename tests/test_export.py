@@ -94,3 +94,36 @@ def test_names_from_configs_and_files_render_as_text(runs: dict[str, Path]) -> N
     assert "<b>P4</b>" not in html
     summary = json.loads((runs["local"] / "summary.json").read_text())
     assert summary["city"]["name"] == EVIL and summary["status"] == "ok"
+
+
+def test_hospitals_substations_and_pumps_are_on_the_map_and_in_gis(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from analysis.citymap import city_map_figure
+    from analysis.rundir import load_run
+    from sim.config import Config
+    from sim.rng import Streams
+    from sim.runner import build_city
+
+    cfg = Config()
+    cfg.run.horizon_s = 3600.0
+    cfg.run.report = False
+    simulate(cfg, tmp_path / "run")
+    city = build_city(cfg.city, Streams(cfg.seed))
+    run = load_run(tmp_path / "run")
+    fac = run.city["facilities"]
+    assert city.power is not None and city.facilities and city.water.pumps
+    expected = ({("hospital", f.id, f.node) for f in city.facilities}
+                | {("substation", s.id, s.node) for s in city.power.substations}
+                | {("pump_station", p.id, p.node) for p in city.water.pumps})
+    assert set(zip(fac["kind"], fac["facility"], fac["node"], strict=True)) == expected
+    x = run.city["nodes"].set_index("node")["x_m"]
+    assert (fac["x_m"] - x.loc[fac["node"]].to_numpy()).abs().max() <= 0.05
+    fig = city_map_figure(run.city, run.incidents, run.events, service=run.service)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert f"Hospital ({len(city.facilities)})" in labels
+    assert f"Substation ({len(city.power.substations)})" in labels
+    export_geojson(tmp_path / "run")
+    feats = load(tmp_path / "run" / "gis" / "facilities.geojson")["features"]
+    assert sorted(f["properties"]["kind"] for f in feats) == sorted(k for k, _, _ in expected)
