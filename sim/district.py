@@ -273,8 +273,11 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
     zones: list[Zone] = []
     highrises: list[HighRise] = []
     hr_count = 0
+    # Members of every zone from one stable sort (ascending node ids within a zone, as np.nonzero gives).
+    by_zone = np.argsort(node_zone, kind="stable")
+    zone_start = np.searchsorted(node_zone[by_zone], np.arange(cfg.n_zones + 1))
     for k in range(cfg.n_zones):
-        members = np.nonzero(node_zone == k)[0]
+        members = by_zone[zone_start[k]:zone_start[k + 1]]
         hh = int(round(pops[k] / cfg.household_size))
         cx, cy = float(x[members].mean()), float(y[members].mean())
         centre = int(members[np.argmin((x[members] - cx) ** 2 + (y[members] - cy) ** 2)])

@@ -10,6 +10,8 @@ centres with a k-d tree once the dense distance table grows large.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -108,18 +110,29 @@ def site_fire_stations(graph, candidates: np.ndarray, cfg: CityConfig,  # noqa: 
     cand = candidates[::step]
     reach = reach_matrix(graph, cand, limit, xy=xy, max_speed_kmh=max_speed_kmh)
     target = ~exclude
-    weights = reach.astype(np.float64)
     covered = np.zeros(graph.shape[0], bool)
     chosen: list[int] = []
-    while len(chosen) < cfg.fire.max_stations:
-        gain = weights @ (~covered & target).astype(np.float64)
-        best = int(np.argmax(gain))
-        if gain[best] == 0:
+    n_target = int(target.sum())
+    n_covered = 0
+    # Lazy greedy: a site's gain only falls as others are chosen, so a stale gain is an upper
+    # bound and only the top of the heap is re-counted. The pick is the plain greedy's (the
+    # largest gain, the lowest index on ties), without a pass over every site per step.
+    gain0 = reach.astype(np.float64) @ target.astype(np.float64)
+    heap = [(-int(g), i) for i, g in enumerate(gain0.tolist()) if g > 0]
+    heapq.heapify(heap)
+    while len(chosen) < cfg.fire.max_stations and heap:
+        _, best = heapq.heappop(heap)
+        cols = reach.indices[reach.indptr[best]:reach.indptr[best + 1]]
+        new = cols[target[cols] & ~covered[cols]]
+        if heap and (-len(new), best) > heap[0]:
+            heapq.heappush(heap, (-len(new), best))
+            continue
+        if len(new) == 0:
             break
         chosen.append(int(cand[best]))
-        cols = reach.indices[reach.indptr[best]:reach.indptr[best + 1]]
-        covered[cols[target[cols]]] = True
-        if covered[target].mean() >= cfg.fire.coverage_target:
+        covered[new] = True
+        n_covered += len(new)
+        if n_covered / max(n_target, 1) >= cfg.fire.coverage_target:
             break
     return chosen, float(covered[target].mean())
 
@@ -139,12 +152,14 @@ def kmeans_sites(x: np.ndarray, y: np.ndarray, weight: np.ndarray, candidates: n
     centres = np.column_stack([x[rng.choice(pts, size=k, replace=False, p=w / w.sum())],
                                y[rng.choice(pts, size=k, replace=False, p=w / w.sum())]])
     px, py = x[pts], y[pts]
+    wx, wy = w * px, w * py
     for _ in range(15):
         lab = _nearest_centre(px, py, centres)
-        for j in range(k):
-            m = lab == j
-            if m.any():
-                centres[j] = [np.average(px[m], weights=w[m]), np.average(py[m], weights=w[m])]
+        # Weighted means of every cluster at once: O(points), not O(points x centres).
+        mass = np.bincount(lab, weights=w, minlength=k)
+        has = np.bincount(lab, minlength=k) > 0
+        centres[has, 0] = np.bincount(lab, weights=wx, minlength=k)[has] / mass[has]
+        centres[has, 1] = np.bincount(lab, weights=wy, minlength=k)[has] / mass[has]
     out: list[int] = []
     taken: set[int] = set()
     cx_all, cy_all = x[candidates], y[candidates]
