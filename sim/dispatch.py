@@ -209,6 +209,8 @@ class Dispatcher:
         if self.rostered:  # duty rosters: only units on duty are sent
             idle = np.array([i for i in idle if self.on_duty(pool[int(i)])], dtype=np.int64)
             returning = [(i, u) for i, u in returning if self.on_duty(u)]
+        if not len(idle) and not returning:
+            return None, float("inf")  # nobody to send: no search (the request queues)
         home, turnout = self._home[kind][idle], self._turnout[kind][idle]
         limit: float | None = self.search_s
         while True:

@@ -165,3 +165,25 @@ def test_a_change_far_from_a_search_keeps_it() -> None:
     rs.close(on)
     new = rs.times_to(0)
     assert new is not dist and new[tail] > dist[tail]  # a new search: the tail lost its fastest arc
+
+
+def test_nobody_to_send_costs_no_search() -> None:
+    """All units busy: the request queues without searching the city (a flood keeps pump trucks busy
+    for hours; each call for one used to widen a search to the whole city and find nobody)."""
+    rng = np.random.default_rng(5)
+    roads = random_roads(rng, 40, 120)
+    env = simpy.Environment()
+    rs = RoadState(roads)
+    units = [Unit(UnitSpec(f"S{i}.P1", "pump_truck", f"S{i}"), home=i, turnout_s=60.0) for i in range(3)]
+    for u in units:
+        u.node = u.home
+    d = Dispatcher(env, rs, units, lambda rec: None)
+    for u in units:
+        d.set_status(u, "busy")
+    searches = []
+    within = rs._within
+    rs._within = lambda t, lim: searches.append((t, lim)) or within(t, lim)  # type: ignore[method-assign]
+    assert d.nearest(d.by_kind["pump_truck"], 7) == (None, float("inf"))
+    assert searches == [] and not rs._cache
+    d.set_status(units[1], "idle")
+    assert d.nearest(d.by_kind["pump_truck"], 7)[0] is units[1] and searches
