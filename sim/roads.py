@@ -70,6 +70,7 @@ class RoadState:
         # Weight changes not yet checked against the cached searches (checked at the next question,
         # so a flood step that changes a thousand links checks each search once).
         self._pending: list[tuple[int, int, float, float]] = []
+        self._entries: dict[int, list[tuple[int, int, int, tuple[int, ...]]]] = {}
         # Directed arc list: both directions unless one-way.
         two = ~roads.oneway.astype(bool)
         self._arc_src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
@@ -176,33 +177,42 @@ class RoadState:
         self._rev = csr_matrix((data, indices, indptr), shape=(self.n, self.n))
         self._grp_row = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(indptr))
 
-    def _group_weights(self, groups: np.ndarray | None = None) -> np.ndarray:
-        """Weights of the given CSR entries (all of them, in order, when ``groups`` is None)."""
-        if groups is None:
-            if not len(self._grp_start):
-                return np.zeros(0)
-            w = self.base_s[self._arc_link] * self.factor[self._arc_link]
-            return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
-        # Only the arcs of these entries: a change costs the same in a village and a metropolis.
-        out = np.empty(len(groups))
-        for k, g in enumerate(groups.tolist()):
-            links = self._arc_link[self._arcs_sorted[self._grp_start[g]:self._grp_end[g]]]
-            out[k] = (self.base_s[links] * self.factor[links]).min()
-        return np.maximum(out, 1e-6)
+    def _group_weights(self) -> np.ndarray:
+        """Weights of every CSR entry, in order: the fastest of its parallel arcs, floored at 1e-6 s."""
+        if not len(self._grp_start):
+            return np.zeros(0)
+        w = self.base_s[self._arc_link] * self.factor[self._arc_link]
+        return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
+
+    def _link_entries(self, link: int) -> list[tuple[int, int, int, tuple[int, ...]]]:
+        """(CSR entry, head, tail, links of its parallel arcs) for each entry of ``link``, kept once asked."""
+        hit = self._entries.get(link)
+        if hit is None:
+            assert self._rev is not None
+            arcs = self._link_arcs[link]
+            hit = []
+            for g in self._grp_of_arc[arcs[arcs >= 0]].tolist():
+                links = self._arc_link[self._arcs_sorted[self._grp_start[g]:self._grp_end[g]]]
+                hit.append((g, int(self._grp_row[g]), int(self._rev.indices[g]), tuple(links.tolist())))
+            self._entries[link] = hit
+        return hit
 
     def _update_link(self, link: int) -> list[tuple[int, int, float, float]]:
         """Rewrite the link's CSR entries; returns (head, tail, old, new weight) of each that changed.
 
-        Rows of the reversed graph are the arcs' heads, columns their tails.
+        Rows of the reversed graph are the arcs' heads, columns their tails. Scalar work only:
+        a flood step changes thousands of links one by one.
         """
-        arcs = self._link_arcs[link]
-        groups = self._grp_of_arc[arcs[arcs >= 0]]
         assert self._rev is not None
-        old = self._rev.data[groups].tolist()
-        new = self._group_weights(groups)
-        self._rev.data[groups] = new
-        return [(int(self._grp_row[g]), int(self._rev.indices[g]), o, w)
-                for g, o, w in zip(groups.tolist(), old, new.tolist(), strict=True) if o != w]
+        data, base, factor = self._rev.data, self.base_s, self.factor
+        out = []
+        for g, head, tail, links in self._link_entries(link):
+            w = max(min(base[k] * factor[k] for k in links), 1e-6)  # as _group_weights
+            old = data[g]
+            if old != w:
+                data[g] = w
+                out.append((head, tail, float(old), float(w)))
+        return out
 
     def _reverse_graph(self) -> csr_matrix:
         assert self._rev is not None
