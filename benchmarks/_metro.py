@@ -34,4 +34,5 @@ def metro_config(scale: float = 1.0, scenario: str = "pipe_burst") -> Config:
     cfg.scenario.name = scenario
     cfg.city = metro_city_config(scale)
     cfg.run.report = False
+    cfg.run.city_cache = False  # the benchmarks time the build itself (sim/citycache.py keeps cities for cityres)
     return cfg

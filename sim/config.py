@@ -547,6 +547,7 @@ class RunConfig:
     start: str = "2026-07-15T06:00:00"  # ISO local time of t_s = 0
     timezone: str = "Asia/Shanghai"
     report: bool = True
+    city_cache: bool = True  # keep generated cities that take >= 1 s to build on disk (sim/citycache.py)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from scenarios.background import Call, background_calls
 from scenarios.base import Hazard, hazard_rows
 from sim import engine
 from sim.city import City, check_city
+from sim.citycache import cached_city, write_city_files
 from sim.config import CityConfig, Config, validate
 from sim.output import RunSink, write_city, write_json, write_run_tables
 from sim.policy import Policy, make_policy
@@ -51,13 +52,14 @@ class Prepared:
     hazards: list[Hazard]
     calls: list[Call]
     policy: Policy
+    cached: Path | None = None  # the city's cache file (sim/citycache.py), if it has one
 
 
 def prepare(cfg: Config) -> Prepared:
     """Validate and build the pure inputs of a run; raises ConfigError on bad input."""
     validate(cfg)
     streams = Streams(cfg.seed)
-    city = build_city(cfg.city, streams)
+    city, cached = cached_city(cfg.city, cfg.seed, lambda: build_city(cfg.city, streams), enabled=cfg.run.city_cache)
     horizon = cfg.run.horizon_s
     start = datetime.fromisoformat(cfg.run.start)
     start_hour = start.hour + start.minute / 60.0 + start.second / 3600.0
@@ -65,7 +67,7 @@ def prepare(cfg: Config) -> Prepared:
                               start_hour=start_hour)
     calls = background_calls(cfg.calls, city, streams("calls"), horizon, start_hour)
     policy = make_policy(cfg.policy, cfg.city, start_hour)
-    return Prepared(cfg, streams, city, hazards, calls, policy)
+    return Prepared(cfg, streams, city, hazards, calls, policy, cached)
 
 
 def _versions() -> dict[str, str]:
@@ -109,7 +111,7 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         summary["n_events"] = result.n_events
         summary["n_incidents"] = result.n_incidents
         write_run_tables(run_dir, result, prep.city, hazard_rows(prep.hazards))
-        write_city(run_dir, prep.city)
+        write_city_files(run_dir, prep.city, prep.cached, write_city)
         from analysis import headline, load_run
 
         summary["metrics"] = headline(load_run(run_dir), horizon_s=cfg.run.horizon_s, standards=cfg.standards,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,8 @@ import pytest
 from sim.city import City, Roads, Station, UnitSpec, Valve, WaterNetwork, Zone
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Generated cities are cached on disk (sim/citycache.py): the tests keep theirs apart from the user's.
+os.environ.setdefault("CITYRES_CACHE_DIR", tempfile.mkdtemp(prefix="cityres-test-cities-"))
 
 
 def line_city(

@@ -1,0 +1,156 @@
+"""The disk cache of generated cities: same config and seed, same city; anything else, a new one."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim import citycache
+from sim.config import Config
+from sim.runner import prepare, simulate
+
+
+@pytest.fixture()
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "cities"
+    monkeypatch.setenv("CITYRES_CACHE_DIR", str(d))
+    monkeypatch.setattr(citycache, "MIN_BUILD_S", 0.0)  # the district builds in well under a second
+    return d
+
+
+def same(a: Any, b: Any, where: str = "city") -> None:
+    """Field by field: arrays equal with their dtypes, everything else ==."""
+    assert type(a) is type(b), where
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b), where
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{where}[{i}]")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            same(a[k], b[k], f"{where}[{k!r}]")
+    else:
+        assert a == b, where
+
+
+def district(seed: int = 0, **city: object) -> Config:
+    cfg = Config(seed=seed)
+    cfg.run.report = False
+    cfg.run.horizon_s = 6 * 3600.0
+    for k, v in city.items():
+        setattr(cfg.city, k, v)
+    return cfg
+
+
+def test_the_same_config_and_seed_load_the_identical_city(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = prepare(district()).city
+    files = list(cache.glob("district-*.npz"))
+    assert len(files) == 1
+    import sim.runner
+
+    def no_build(*_: object) -> None:
+        raise AssertionError("built again instead of read from the cache")
+
+    monkeypatch.setattr(sim.runner, "build_city", no_build)
+    loaded = prepare(district()).city
+    assert loaded is not built
+    same(loaded, built)
+
+
+def test_a_changed_config_seed_or_generator_gives_another_city(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = district()
+    key = citycache.city_key(base.city, 0)
+    assert citycache.city_key(district().city, 0) == key
+    assert citycache.city_key(district(population=150_000).city, 0) != key
+    assert citycache.city_key(base.city, 1) != key
+    a = prepare(base).city
+    b = prepare(district(population=150_000)).city
+    assert a.population != b.population and len(list(cache.glob("*.npz"))) == 2
+    monkeypatch.setattr(citycache, "_code_hash", lambda: "another generator")
+    assert citycache.city_key(base.city, 0) != key
+
+
+def test_cached_and_fresh_runs_write_the_same_bytes(cache: Path, tmp_path: Path) -> None:
+    cfg = district(seed=3)
+    cfg.scenario.name = "pipe_burst"
+    fresh = district(seed=3)
+    fresh.scenario.name = "pipe_burst"
+    fresh.run.city_cache = False
+    simulate(cfg, tmp_path / "first")  # builds and stores
+    simulate(cfg, tmp_path / "cached")  # reads
+    simulate(fresh, tmp_path / "fresh")  # no cache at all
+    assert len(list(cache.glob("*.npz"))) == 1
+    for name in ("events.csv", "incidents.csv", "service.csv", "hazards.csv", "city/nodes.csv", "city/pipes.csv"):
+        first = (tmp_path / "first" / name).read_bytes()
+        assert (tmp_path / "cached" / name).read_bytes() == first == (tmp_path / "fresh" / name).read_bytes(), name
+
+
+def test_an_unreadable_file_is_rebuilt_and_replaced(cache: Path) -> None:
+    city = prepare(district()).city
+    (path,) = cache.glob("*.npz")
+    path.write_bytes(b"not a city file")
+    again = prepare(district()).city
+    same(again, city)
+    assert citycache.load_city(path).population == city.population
+
+
+def test_off_switch_small_builds_and_the_size_cap(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = district()
+    cfg.run.city_cache = False
+    prepare(cfg)
+    assert not cache.exists() or not list(cache.glob("*.npz"))
+    monkeypatch.setattr(citycache, "MIN_BUILD_S", 1e9)  # nothing is slow enough to keep
+    prepare(district())
+    assert not cache.exists() or not list(cache.glob("*.npz"))
+    monkeypatch.setattr(citycache, "MIN_BUILD_S", 0.0)
+    monkeypatch.setenv("CITYRES_CACHE_MAX_MB", "0.000001")  # room for the newest only
+    prepare(district(population=140_000))
+    prepare(district(population=150_000))
+    (kept,) = cache.glob("*.npz")
+    assert citycache.load_city(kept).population == 150_000
+
+
+def test_city_files_are_copied_from_the_cache(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = district(seed=2)
+    simulate(cfg, tmp_path / "first")  # builds, writes city/*.csv, keeps a copy
+    (folder,) = cache.glob("*.city")
+    assert (folder / "complete").is_file() and len(list(folder.glob("*.csv"))) >= 6
+    import sim.output
+    import sim.runner
+
+    def no_write(*_: object) -> None:
+        raise AssertionError("city files formatted again instead of copied")
+
+    monkeypatch.setattr(sim.runner, "write_city", no_write)
+    monkeypatch.setattr(sim.output, "write_city", no_write)
+    simulate(cfg, tmp_path / "second")
+    first = sorted(p.name for p in (tmp_path / "first" / "city").iterdir())
+    assert sorted(p.name for p in (tmp_path / "second" / "city").iterdir()) == first  # no temporary names left
+    for name in first:
+        assert (tmp_path / "second" / "city" / name).read_bytes() == (tmp_path / "first" / "city" / name).read_bytes()
+
+
+def test_a_city_file_holds_no_pickle_and_names_only_city_records(cache: Path) -> None:
+    city = prepare(district()).city
+    (path,) = cache.glob("*.npz")
+    with np.load(path, allow_pickle=False) as npz:  # would raise on an object array
+        assert all(npz[k].dtype != object for k in npz.files)
+    same(citycache.load_city(path), city)
+    # A file naming anything but a sim.city record is refused, and the run rebuilds.
+    arrays = dict(np.load(path, allow_pickle=False))
+    doc = arrays.pop("__doc__").tobytes().decode("utf-8").replace('"__dc__": "City"', '"__dc__": "Path"', 1)
+    arrays["__doc__"] = np.frombuffer(doc.encode("utf-8"), dtype=np.uint8)
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+    with pytest.raises(ValueError, match="not a city record"):
+        citycache.load_city(path)
+    same(prepare(district()).city, city)
