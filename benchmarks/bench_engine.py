@@ -1,9 +1,9 @@
 """Engine cost per SimPy event, as a ratio against a bare SimPy loop, measured in one process.
 
-    python benchmarks/bench_engine.py [--city district metro] [--profile]
+    python benchmarks/bench_engine.py [--city district metro] [--scenario pipe_burst] [--profile]
 
 For each city (``district``: the default run; ``metro``: ``city=metro``),
-one simulated day of the ``pipe_burst`` scenario is run through
+one simulated day of the ``pipe_burst`` scenario (``--scenario``) is run through
 ``sim.engine.run`` while ``simpy.Environment.step`` is counted; the wall
 time per processed event is divided by the wall time per event of bare
 SimPy processes that only yield timeouts, processing the same number of
@@ -29,6 +29,7 @@ import cProfile
 import io
 import pstats
 import time
+from datetime import datetime
 
 import simpy
 
@@ -77,13 +78,19 @@ def bare_simpy(n_events: int) -> float:
     return wall / steps
 
 
+def run_engine(prep: Prepared) -> engine.RunLog:
+    """The engine as the runner calls it (the scenario and the start hour matter to a flood)."""
+    start = datetime.fromisoformat(prep.cfg.run.start)
+    return engine.run(prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams,
+                      scenario=prep.cfg.scenario, start_hour=start.hour + start.minute / 60.0)
+
+
 def count_events(prep: Prepared, repeat: int) -> tuple[float, int]:
     """Best wall time of ``repeat`` engine runs (uncounted) and the SimPy events of one (counted)."""
-    args = (prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams)
     wall = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        engine.run(*args)
+        run_engine(prep)
         wall = min(wall, time.perf_counter() - t0)
     n = 0
     orig = simpy.Environment.step
@@ -95,7 +102,7 @@ def count_events(prep: Prepared, repeat: int) -> tuple[float, int]:
 
     simpy.Environment.step = counting  # type: ignore[method-assign]
     try:
-        engine.run(*args)
+        run_engine(prep)
     finally:
         simpy.Environment.step = orig  # type: ignore[method-assign]
     return wall, n
@@ -103,7 +110,6 @@ def count_events(prep: Prepared, repeat: int) -> tuple[float, int]:
 
 def breakdown(prep: Prepared) -> tuple[float, float, float]:
     """One engine run split into (set-up s, search s, total s): Dijkstra calls and SimPy's start are timed."""
-    args = (prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams)
     search = 0.0
     started = 0.0
     dijkstra, env_run = roads.dijkstra, simpy.Environment.run
@@ -125,7 +131,7 @@ def breakdown(prep: Prepared) -> tuple[float, float, float]:
     simpy.Environment.run = run  # type: ignore[method-assign]
     try:
         t0 = time.perf_counter()
-        engine.run(*args)
+        run_engine(prep)
         total = time.perf_counter() - t0
     finally:
         roads.dijkstra = dijkstra
@@ -134,9 +140,8 @@ def breakdown(prep: Prepared) -> tuple[float, float, float]:
 
 
 def profile(prep: Prepared, top: int) -> str:
-    args = (prep.city, prep.hazards, prep.calls, prep.policy, prep.cfg.run.horizon_s, prep.streams)
     prof = cProfile.Profile()
-    prof.runcall(engine.run, *args)
+    prof.runcall(run_engine, prep)
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
     return out.getvalue()
@@ -145,6 +150,7 @@ def profile(prep: Prepared, top: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--city", nargs="*", default=["district", "metro"], choices=["district", "metro"])
+    ap.add_argument("--scenario", default="pipe_burst", help="e.g. waterlogging: a flood day")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--repeat", type=int, default=5, help="best of N (the metro: best of 1 + N // 5)")
@@ -153,10 +159,10 @@ def main() -> None:
           "setup_s  search_s  rest_s  rest/bare")
     for name in args.city:
         if name == "metro":
-            cfg = metro_config()
+            cfg = metro_config(scenario=args.scenario)
         else:
             cfg = Config()
-            cfg.scenario.name = "pipe_burst"
+            cfg.scenario.name = args.scenario
         prep = prepare(cfg)
         wall, n_ev = count_events(prep, args.repeat if name == "district" else 1 + args.repeat // 5)
         base = min(bare_simpy(max(n_ev, 20_000)) for _ in range(args.repeat))

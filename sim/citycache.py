@@ -277,7 +277,10 @@ def _decode(doc: Any, arrays: Any) -> Any:
         cls = _dataclass(doc["__dc__"])
         return cls(**{k: _decode(v, arrays) for k, v in doc["f"].items()})
     if "__tuple__" in doc:
-        return tuple(_decode(x, arrays) for x in doc["__tuple__"])
+        items = doc["__tuple__"]
+        if all(type(x) in _SCALARS or x is None for x in items):  # e.g. a pump's lifted nodes
+            return tuple(items)
+        return tuple(_decode(x, arrays) for x in items)
     if "__list__" in doc:
         return [_decode(x, arrays) for x in doc["__list__"]]
     if "__dict__" in doc:
@@ -292,7 +295,9 @@ def _decode(doc: Any, arrays: Any) -> Any:
             if kind not in ("bool", "int", "float", "str") or len(col) != doc["n"]:
                 raise ValueError(f"bad column {name!r} of {doc['__cols__']}")
             cols.append(col)
-        return tuple(cls(**dict(zip(names, row, strict=True))) for row in zip(*cols, strict=True))
+        if names != [f.name for f in dataclasses.fields(cls)]:
+            raise ValueError(f"fields of {doc['__cols__']} changed")
+        return tuple(map(cls, *cols))  # positional: the fields in their declared order
     raise ValueError(f"unknown record in a city file: {sorted(doc)[:3]}")
 
 
