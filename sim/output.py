@@ -116,6 +116,8 @@ def write_run_tables(run_dir: Path, log: RunLog, city: City, hazard_rows: list[t
     run_dir = Path(run_dir)
     write_table(run_dir / "hazards.csv", HAZARD_COLUMNS, hazard_rows)
     if isinstance(log.sink, RunSink):
+        if log.sink.run_dir.resolve() != run_dir.resolve():
+            raise ValueError(f"the log streamed to {log.sink.run_dir}, not to {run_dir}")
         log.sink.finish(log)
     else:
         write_table(run_dir / "events.csv", EVENT_COLUMNS, log.events)
@@ -146,9 +148,16 @@ class _TableStream:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        """Remove the partial table; never raises (a full disk may fail the close's flush too)."""
+        try:
+            self.fh.close()
+        except OSError:
+            pass
+        finally:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass  # already renamed into place, or gone
 
 
 class RunSink:
@@ -160,6 +169,7 @@ class RunSink:
     """
 
     def __init__(self, run_dir: Path, city: City) -> None:
+        self.run_dir = Path(run_dir)
         self.city = city
         self._events = _TableStream(Path(run_dir) / "events.csv", EVENT_COLUMNS)
         try:

@@ -20,9 +20,10 @@ Searches from the same target (a station, a scene) are kept across changes
 of the road state that cannot alter them: a link that becomes slower or
 closes matters to a search only if the search's tree uses it (the next hop
 of its tail is its head), and a link that becomes faster only if it now
-gives its tail a shorter time (``d[head] + w < d[tail]``); every other
-search stays exact, so a flood closing links across town does not throw
-away the tables of the stations it does not touch. The caches are bounded
+gives its tail a shorter or an equal time (``d[head] + w <= d[tail]``: on
+a tie a fresh search may take the other route); every other search stays
+exact, so a flood closing links across town does not throw away the tables
+of the stations it does not touch. The caches are bounded
 in bytes, not entries, so a 100,000-node city does not hold gigabytes of
 tables.
 """
@@ -365,7 +366,9 @@ def _touched(dist: np.ndarray, pred: np.ndarray,
     A slower arc matters only if it is in the search's tree (``pred[tail] ==
     head``): the tree's own arcs are unchanged and every other arc only got
     dearer, so the tree stays shortest. A faster arc matters only if it
-    shortens its tail's time (``d[head] + new < d[tail]``), and in a limited
+    shortens its tail's time or ties it (``d[head] + new <= d[tail]``: on a
+    tie a fresh search may take the other route, and paths must not depend
+    on what happens to be cached), and in a limited
     search only if that time is inside the radius (beyond it the table reads
     ``inf`` either way; a head beyond the radius is ``inf`` too).
     """
@@ -376,13 +379,13 @@ def _touched(dist: np.ndarray, pred: np.ndarray,
             return True
         down = ~up
         via = dist[head[down]] + new[down]
-        return bool(np.any((via < dist[tail[down]]) & (via <= limit)))
+        return bool(np.any((via <= dist[tail[down]]) & (via <= limit) & np.isfinite(via)))
     for h, t, o, w in changes:
         if w > o:
             if pred[t] == h:
                 return True
         else:
             via = dist[h] + w
-            if via < dist[t] and via <= limit:
+            if via <= dist[t] and via <= limit and via != np.inf:
                 return True
     return False

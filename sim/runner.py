@@ -134,11 +134,11 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
                 add_flood_section(run_dir, summary["flood"])
         summary["status"] = "ok"
     except BaseException as exc:
-        if sink is not None:
-            sink.abort()  # no half-written events.csv or incidents.csv
         summary["status"] = "failed"
         summary["error"] = f"{type(exc).__name__}: {exc}"
         summary["traceback"] = traceback.format_exc()
+        if sink is not None:
+            sink.abort()  # no half-written events.csv or incidents.csv (abort never raises)
         raise
     finally:
         summary["runtime_s"] = round(time.perf_counter() - t0, 3)

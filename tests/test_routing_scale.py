@@ -7,7 +7,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.city import UnitSpec
+from sim.city import Roads, UnitSpec
 from sim.dispatch import Dispatcher, Unit
 from sim.roads import RoadState
 from tests.test_roads import random_roads
@@ -187,3 +187,47 @@ def test_nobody_to_send_costs_no_search() -> None:
     assert searches == [] and not rs._cache
     d.set_status(units[1], "idle")
     assert d.nearest(d.by_kind["pump_truck"], 7)[0] is units[1] and searches
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), steps=st.integers(1, 20))
+def test_paths_after_changes_equal_fresh_ones_even_on_ties(seed: int, steps: int) -> None:
+    """Whole-second links (as in TNTP files) tie often: a kept search must still walk the route a
+    fresh search walks, so where a unit is never depends on what happens to be cached."""
+    rng = np.random.default_rng(seed)
+    n = 30
+    u, v = rng.integers(0, n, 90), rng.integers(0, n, 90)
+    keep = u != v
+    k = int(keep.sum())
+    roads = Roads(x_m=np.zeros(n), y_m=np.zeros(n), elev_m=np.zeros(n), u=u[keep], v=v[keep],
+                  length_m=rng.integers(1, 6, k) * 100.0, speed_kmh=np.full(k, 36.0),  # 10-50 s a link
+                  road_class=np.zeros(k, int), oneway=rng.random(k) < 0.3, bridge=np.zeros(k, bool),
+                  tunnel=np.zeros(k, bool), underpass=np.zeros(k, bool))
+    rs = RoadState(roads, first_limit_s=20.0)
+    targets = [int(t) for t in rng.integers(0, n, 4)]
+    for _ in range(steps):
+        for t in targets:
+            rs.path(int(rng.integers(0, n)), t)
+        link = int(rng.integers(0, k))
+        rs.set_cause("c", link, [None, np.inf, 2.0, 0.5][int(rng.integers(0, 4))])
+        fresh = RoadState(roads, first_limit_s=20.0)
+        fresh.factor[:] = rs.factor
+        fresh._rev.data[:] = fresh._group_weights()
+        for t in targets:
+            for o in range(n):
+                assert rs.path(o, t) == fresh.path(o, t)
+                assert rs.position(o, t, 25.0) == fresh.position(o, t, 25.0)
+
+
+def test_a_faster_link_that_ties_drops_the_kept_route() -> None:
+    # 0 -> 1 -> 2 (100 m + 100 m) against 0 -> 2 (300 m), one-way, 36 km/h: 20 s against 30 s.
+    roads = Roads(x_m=np.zeros(3), y_m=np.zeros(3), elev_m=np.zeros(3), u=np.array([0, 1, 0]),
+                  v=np.array([1, 2, 2]), length_m=np.array([100.0, 100.0, 300.0]), speed_kmh=np.full(3, 36.0),
+                  road_class=np.zeros(3, int), oneway=np.ones(3, bool), bridge=np.zeros(3, bool),
+                  tunnel=np.zeros(3, bool), underpass=np.zeros(3, bool))
+    rs = RoadState(roads)
+    assert rs.path(0, 2) == [0, 1, 2]
+    rs.set_cause("signals", 2, 2.0 / 3.0)  # the direct link now takes 20 s too: a tie
+    fresh = RoadState(roads)
+    fresh.set_cause("signals", 2, 2.0 / 3.0)
+    assert rs.path(0, 2) == fresh.path(0, 2) and rs.time(0, 2) == fresh.time(0, 2) == 20.0

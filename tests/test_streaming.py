@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim import engine
@@ -104,3 +105,59 @@ def test_a_failed_run_leaves_no_event_table(tmp_path: Path, monkeypatch: pytest.
     assert "events.csv" not in names and "incidents.csv" not in names
     assert not [n for n in names if n.endswith(".tmp")], names
     assert '"status": "failed"' in (tmp_path / "run" / "summary.json").read_text()
+
+
+def test_a_failure_on_a_full_disk_still_cleans_up_and_says_failed(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The close's flush fails too (ENOSPC): both partial tables go and summary.json says why."""
+    import errno
+
+    from sim import output
+
+    def broken(self: engine._World, *args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_init = output._TableStream.__init__
+
+    def init(self: output._TableStream, *a: object, **k: object) -> None:
+        real_init(self, *a, **k)  # type: ignore[arg-type]
+        real_close = self.fh.close
+
+        def close() -> None:
+            real_close()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.fh.close = close  # type: ignore[method-assign]
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 20)
+    monkeypatch.setattr(engine._World, "on_clear", broken)
+    monkeypatch.setattr(output._TableStream, "__init__", init)
+    with pytest.raises(OSError, match="No space left"):
+        simulate(two_days(), tmp_path / "run")
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert not [n for n in names if n.endswith(".tmp") or n in ("events.csv", "incidents.csv")], names
+    summary = (tmp_path / "run" / "summary.json").read_text()
+    assert '"status": "failed"' in summary and "No space left" in summary
+
+
+def test_planned_incidents_happen_at_their_time() -> None:
+    """The clock reaches each planned time (exactly where floats allow), and an incident's t_occur is
+    the time of its occur record."""
+    from sim.engine import _delay_to
+
+    rng = np.random.default_rng(0)
+    exact = 0
+    for _ in range(20_000):
+        now, t = float(rng.uniform(0, 1000)), float(rng.uniform(2000, 3e7))
+        reached = now + _delay_to(now, t)
+        assert abs(reached - t) <= np.spacing(t)
+        exact += reached == t
+    assert exact >= 19_990
+    cfg = Config(seed=2)
+    cfg.scenario.name = "none"
+    cfg.run.horizon_s = 3 * 86400.0
+    prep = prepare(cfg)
+    log = engine.run(prep.city, prep.hazards, prep.calls, prep.policy, cfg.run.horizon_s, prep.streams)
+    occur = {r.incident: r.t_s for r in log.events if r.kind == "occur"}
+    assert occur and all(occur[i.id] == i.t_occur for i in log.incidents)
+    assert np.allclose(sorted(occur.values()), sorted(c.t_s for c in prep.calls), rtol=0, atol=1e-8)
