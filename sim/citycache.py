@@ -52,6 +52,7 @@ import numpy as np
 from sim import city as city_module
 from sim.city import City
 from sim.config import CityConfig
+from sim.output import atomic_stream, atomic_write
 
 __all__ = ["CACHED_KINDS", "MIN_BUILD_S", "cache_dir", "cached_city", "city_key", "write_city_files"]
 
@@ -124,19 +125,8 @@ def write_city_files(run_dir: Path, city: City, cached: Path | None, write: Call
     """
     files = cached.with_suffix(".city") if cached is not None else None
     if files is not None and files.is_dir() and (files / "complete").is_file():
-        out = Path(run_dir) / "city"
-        out.mkdir(parents=True, exist_ok=True)
         for src in sorted(files.glob("*.csv")):
-            fd, tmp = tempfile.mkstemp(prefix=f".{src.name}.", suffix=".tmp", dir=out)
-            os.close(fd)
-            try:
-                shutil.copyfile(src, tmp)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, out / src.name)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            atomic_write(Path(run_dir) / "city" / src.name, src.read_bytes())
         return
     write(run_dir, city)
     if files is not None:
@@ -159,15 +149,8 @@ def _store(path: Path, city: City) -> None:
     arrays: dict[str, np.ndarray] = {}
     doc = _encode(city, arrays)
     arrays["__doc__"] = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_stream(path, binary=True) as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
     _trim(path.parent, keep=path)
 
 

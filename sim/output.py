@@ -64,13 +64,14 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 
 @contextmanager
-def atomic_stream(path: Path) -> Iterator[TextIO]:
-    """A text file (UTF-8, no newline translation) that appears at ``path`` only when complete."""
+def atomic_stream(path: Path, binary: bool = False) -> Iterator[Any]:
+    """A text file (UTF-8, no newline translation), or a binary one, that appears at ``path`` only
+    when complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as fh:
             yield fh
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are for sharing
         os.replace(tmp, path)
