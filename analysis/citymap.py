@@ -9,18 +9,16 @@ returns a Figure, writing nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import cast
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from analysis.figures import new_figure, type_colour
+from analysis.figures import new_figure, segment_line, type_colour
 
 __all__ = ["FACILITY_STYLE", "ROAD_CLASSES", "STATION_STYLE", "city_map_figure", "dark_zones", "outage_pipes"]
 
@@ -101,13 +99,12 @@ def _draw_dark(ax: Axes, nodes: pd.DataFrame, zones: pd.DataFrame, dark: list[st
                    label=f"No power at {h}:{m:02d} h (worst)")]
 
 
-def _segments(nodes: pd.DataFrame, u: pd.Series, v: pd.Series) -> Sequence[np.ndarray]:
-    """(links, 2, 2) end points in km, as one array (a list of 10^5 small arrays draws far slower)."""
+def _line(nodes: pd.DataFrame, u: pd.Series, v: pd.Series, **style: object) -> Line2D:
+    """The links ``u -> v`` (road node ids) as one line in km; links with an unknown end are left out."""
     xy = nodes.set_index("node")[["x_m", "y_m"]]
-    a = xy.reindex(u.to_numpy()).to_numpy(dtype=float)
-    b = xy.reindex(v.to_numpy()).to_numpy(dtype=float)
-    seg = np.stack([a, b], axis=1) / 1000.0
-    return cast("Sequence[np.ndarray]", seg[np.isfinite(seg).all(axis=(1, 2))])  # LineCollection takes it
+    a = xy.reindex(u.to_numpy()).to_numpy(dtype=float) / 1000.0
+    b = xy.reindex(v.to_numpy()).to_numpy(dtype=float) / 1000.0
+    return segment_line(a[:, 0], a[:, 1], b[:, 0], b[:, 1], **style)
 
 
 def _draw_roads(ax: Axes, nodes: pd.DataFrame, links: pd.DataFrame) -> list[Line2D]:
@@ -118,15 +115,14 @@ def _draw_roads(ax: Axes, nodes: pd.DataFrame, links: pd.DataFrame) -> list[Line
         colour, width, z = _ROAD_STYLE[name]
         sel = links[cls == k]
         if len(sel):
-            ax.add_collection(LineCollection(_segments(nodes, sel["u"], sel["v"]), colors=colour,
-                                             linewidths=width, zorder=z, capstyle="round"))
+            ax.add_line(_line(nodes, sel["u"], sel["v"], color=colour, lw=width, zorder=z,
+                              solid_capstyle="round"))
             handles.insert(0, Line2D([], [], color=colour, lw=width, label=name.capitalize()))
     for flag, colour, ls, label in (("bridge", "#e08214", "-", "Bridge"), ("tunnel", "#542788", (0, (2, 1)), "Tunnel"),
                                     ("underpass", "#35978f", "-", "Underpass")):
         sel = links[links[flag].astype(bool)]
         if len(sel):
-            ax.add_collection(LineCollection(_segments(nodes, sel["u"], sel["v"]), colors=colour,
-                                             linewidths=4.2, linestyles=ls, zorder=1.5))
+            ax.add_line(_line(nodes, sel["u"], sel["v"], color=colour, lw=4.2, ls=ls, zorder=1.5))
             handles.append(Line2D([], [], color=colour, lw=4.2, ls=ls, label=label))
     return handles
 
@@ -138,8 +134,8 @@ def _draw_pipes(ax: Axes, nodes: pd.DataFrame, pipes: pd.DataFrame, bursts: list
                                          (bursts, _BURST, 6.0, 2.1, "Burst main")):
         sel = pipes[pipes["pipe"].isin(ids)]
         if len(sel):
-            ax.add_collection(LineCollection(_segments(nodes, sel["u"], sel["v"]), colors=colour,
-                                             linewidths=width, zorder=z, capstyle="round", alpha=0.9))
+            ax.add_line(_line(nodes, sel["u"], sel["v"], color=colour, lw=width, zorder=z,
+                              solid_capstyle="round", alpha=0.9))
             handles.append(Line2D([], [], color=colour, lw=width * 0.8, label=label))
     return handles
 

@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 
 from analysis.metrics import Standards, fractile
@@ -34,6 +35,7 @@ __all__ = [
     "lifelines_figure",
     "new_figure",
     "png_bytes",
+    "segment_line",
     "response_time_figure",
     "type_colour",
     "water_service_figure",
@@ -120,6 +122,20 @@ def png_bytes(fig: Figure, dpi: int = 150) -> bytes:
     with mpl.rc_context(cast(Any, RC)):
         fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
     return buf.getvalue()
+
+
+def segment_line(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, **style: Any) -> Line2D:
+    """Straight segments ``(x0, y0) -> (x1, y1)`` as one line broken by NaNs, in one style.
+
+    A map of a 100,000-link city draws in a fraction of the time a
+    ``LineCollection`` takes, which builds one path object per segment.
+    Segments with a non-finite end are left out.
+    """
+    ok = np.isfinite(x0) & np.isfinite(y0) & np.isfinite(x1) & np.isfinite(y1)
+    gap = np.full(int(ok.sum()), np.nan)
+    xs = np.column_stack([np.asarray(x0, float)[ok], np.asarray(x1, float)[ok], gap]).ravel()
+    ys = np.column_stack([np.asarray(y0, float)[ok], np.asarray(y1, float)[ok], gap]).ravel()
+    return Line2D(xs, ys, **style)
 
 
 # ------------------------------------------------------------ response times

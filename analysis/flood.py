@@ -76,12 +76,15 @@ def flooded_road_km_h(run: Run, threshold_m: float = 0.10) -> float:
         return 0.0
     length = run.city["links"].set_index("link")["length_m"]
     end = _horizon(run)
+    link = _link_id(f["scope"])
+    order = np.argsort(link, kind="stable")  # by link, in time order within each
+    link, t, d = link[order], f["t_s"].to_numpy(float)[order], f["value"].to_numpy(float)[order]
+    starts = np.flatnonzero(np.r_[True, link[1:] != link[:-1]])
+    ends = np.r_[starts[1:], len(link)]
     total = 0.0
-    for link, g in f.assign(link=_link_id(f["scope"])).groupby("link", sort=True):
-        t = g["t_s"].to_numpy(float)
-        d = g["value"].to_numpy(float)
-        dur = np.diff(np.append(t, end))
-        total += float(length.loc[link]) / 1000.0 * float(dur[d > threshold_m].sum()) / 3600.0
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        dur = np.diff(np.append(t[a:b], end))
+        total += float(length.loc[link[a]]) / 1000.0 * float(dur[d[a:b] > threshold_m].sum()) / 3600.0
     return total
 
 
@@ -100,17 +103,22 @@ def closed_roads(run: Run) -> pd.DataFrame:
 def flood_points(run: Run, aim_s: float = 7200.0) -> pd.DataFrame:
     """One row per flooding point episode: node, start, clear, peak depth, clear time after rain."""
     _, rain_end = rain_window(run)
-    e = run.events
+    # Each low point's clear times and depths, looked up per episode (not a scan of all events).
+    empty = np.zeros(0)
+    clears = {s: g["t_s"].to_numpy(float) for s, g in _ev(run, "flood_clear").groupby("scope", sort=False)}
+    ponds = {s: (g["t_s"].to_numpy(float), g["value"].to_numpy(float))
+             for s, g in _ev(run, "ponding").groupby("scope", sort=False)}
     rows = []
-    ponding = _ev(run, "ponding")
-    for _, r in _ev(run, "flood_point").iterrows():
-        scope, t0 = r["scope"], float(r["t_s"])
-        clear = e[(e["kind"] == "flood_clear") & (e["scope"] == scope) & (e["t_s"] > t0)]
-        t1 = float(clear["t_s"].min()) if len(clear) else float("nan")
-        p = ponding[(ponding["scope"] == scope) & (ponding["t_s"] >= t0) & ((ponding["t_s"] <= t1) | np.isnan(t1))]
+    fp = _ev(run, "flood_point")
+    for scope, t0, value in zip(fp["scope"], fp["t_s"].to_numpy(float), fp["value"].to_numpy(float), strict=True):
+        c = clears.get(scope, empty)
+        c = c[c > t0]
+        t1 = float(c.min()) if len(c) else float("nan")
+        pt, pv = ponds.get(scope, (empty, empty))
+        p = pv[(pt >= t0) & ((pt <= t1) | np.isnan(t1))]
         after = max(0.0, t1 - rain_end) if np.isfinite(t1) else float("nan")
-        rows.append({"scope": scope, "t_start_s": t0, "t_clear_s": t1,
-                     "peak_depth_m": float(p["value"].max()) if len(p) else float(r["value"]),
+        rows.append({"scope": scope, "t_start_s": float(t0), "t_clear_s": t1,
+                     "peak_depth_m": float(p.max()) if len(p) else float(value),
                      "clear_after_rain_s": after,
                      "met_aim": bool(np.isfinite(after) and after <= aim_s)})
     return pd.DataFrame(rows, columns=["scope", "t_start_s", "t_clear_s", "peak_depth_m",

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 
-from analysis.figures import new_figure, png_bytes
+from analysis.figures import new_figure, png_bytes, segment_line
 from analysis.flood import flood_points, link_factors_at, rain_window
 from analysis.rundir import Run, load_run
 from analysis.rundir import atomic_write as _atomic_write
@@ -67,33 +67,32 @@ def depth_figure(run: Run, n_points: int = 5) -> bytes:
 
 def flood_map_figure(run: Run, t_s: float) -> bytes:
     nodes, links = run.city["nodes"], run.city["links"]
-    x, y = nodes["x_m"].to_numpy(float), nodes["y_m"].to_numpy(float)
+    x, y = nodes["x_m"].to_numpy(float) / 1000.0, nodes["y_m"].to_numpy(float) / 1000.0
     u, v = links["u"].to_numpy(int), links["v"].to_numpy(int)
     fac = link_factors_at(run, t_s) if np.isfinite(t_s) else np.ones(len(links))
-    seg = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1) / 1000.0
-    colors = np.empty((len(links), 4))
-    colors[:] = (0.75, 0.75, 0.75, 1.0)
+    closed = ~np.isfinite(fac)
     slow = np.isfinite(fac) & (fac > 1.0)
-    share = np.clip(1.0 / np.where(slow, fac, 1.0), 0, 1)
-    colors[slow] = np.column_stack([np.full(slow.sum(), 1.0), 0.35 + 0.4 * share[slow],
-                                    np.zeros(slow.sum()), np.ones(slow.sum())])
-    colors[~np.isfinite(fac)] = (0.85, 0.1, 0.1, 1.0)
-    width = np.where(np.isfinite(fac) & ~slow, 0.5, 1.6)
+    # Slowed links in four shades by the share of free-flow speed left (darker: slower).
+    share = np.clip(1.0 / np.where(slow, fac, 1.0), 0.0, 1.0)
+    shade = np.minimum((share * 4).astype(int), 3)
+    groups = [(~slow & ~closed, (0.75, 0.75, 0.75), 0.5)]
+    groups += [(slow & (shade == k), (1.0, 0.35 + 0.4 * (k + 0.5) / 4, 0.0), 1.6) for k in range(4)]
+    groups.append((closed, (0.85, 0.1, 0.1), 1.6))
     with new_figure(8.5, 6.0) as fig:
         ax = fig.add_subplot()
-        ax.add_collection(LineCollection(list(seg), colors=colors, linewidths=width))
+        for sel, colour, width in groups:
+            if sel.any():
+                ax.add_line(segment_line(x[u[sel]], y[u[sel]], x[v[sel]], y[v[sel]], color=colour, lw=width))
         pts = flood_points(run)
         if len(pts):
             ids = pts["scope"].str.removeprefix("roads.node.").astype(int).to_numpy()
-            ax.scatter(x[ids] / 1000.0, y[ids] / 1000.0, s=18, color="#2171b5", zorder=3)
+            ax.scatter(x[ids], y[ids], s=18, color="#2171b5", zorder=3)
         ax.set_aspect("equal")
         ax.autoscale()
         ax.set_xlabel("x (km)")
         ax.set_ylabel("y (km)")
-        ax.set_title(f"Flood peak, t = {t_s / 3600.0:.2f} h: {int((~np.isfinite(fac)).sum())} links closed, "
+        ax.set_title(f"Flood peak, t = {t_s / 3600.0:.2f} h: {int(closed.sum())} links closed, "
                      f"{int(slow.sum())} slowed", loc="left")
-        from matplotlib.lines import Line2D
-
         ax.legend(handles=[
             Line2D([], [], color=(0.85, 0.1, 0.1), lw=2.0, label="closed to units (≥ 0.6 m)"),
             Line2D([], [], color=(1.0, 0.45, 0.0), lw=2.0, label="slowed (darker: slower)"),
