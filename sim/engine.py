@@ -25,6 +25,7 @@ goes on, so a simulated year holds no more than a day's worth of state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -105,7 +106,6 @@ class _World:
         self.log = log
         self.roads = RoadState(city.roads)
         self.water = WaterState(city.water, city.roads.n_nodes)
-        self.pipe_index = {pid: j for j, pid in enumerate(city.water.pipe_ids)}
         units = []
         for st in city.stations:
             for spec in st.units:
@@ -146,9 +146,18 @@ class _World:
         self.pumps = {p.id: p for p in city.water.pumps}
         self._node_zone: np.ndarray | None = None
         self.gas = GasState(city.gas, city.roads.n_nodes) if city.gas is not None else None
-        self.gas_index = {pid: j for j, pid in enumerate(city.gas.pipe_ids)} if city.gas is not None else {}
         self._gas_out = 0
         self.flood: FloodProcess | None = None
+
+    @functools.cached_property
+    def pipe_index(self) -> dict[str, int]:
+        """Water pipe id -> index (built when a hazard first names a pipe: a metro has 10^5 of them)."""
+        return {pid: j for j, pid in enumerate(self.city.water.pipe_ids)}
+
+    @functools.cached_property
+    def gas_index(self) -> dict[str, int]:
+        """Gas pipe id -> index, likewise."""
+        return {pid: j for j, pid in enumerate(self.city.gas.pipe_ids)} if self.city.gas is not None else {}
 
     # --------------------------------------------------------------- rosters
     def _make_rosters(self) -> dict[str, tuple[float, float, set[str]]]:

@@ -45,6 +45,9 @@ def build_graph(city: City, rules: Iterable[DependencyRule]) -> DependencyGraph:
     if grid is None:
         return DependencyGraph({}, {})
     feeder_of = {f.zone: f"power.feeder.{f.id}" for f in grid.feeders}
+    substation_of: dict[str, str] = {}  # feeder component -> its substation (the first feeder of an id wins)
+    for f in grid.feeders:
+        substation_of.setdefault(f"power.feeder.{f.id}", f.substation)
     members: dict[str, list[tuple[str, str, float]]] = {  # class -> (component, zone, backup s)
         "water.pump": [(f"water.pump.{p.id}", p.zone, 0.0) for p in city.water.pumps],
         "water.booster": [(f"water.booster.{h.id}", h.zone, 0.0) for h in city.highrises],
@@ -66,8 +69,7 @@ def build_graph(city: City, rules: Iterable[DependencyRule]) -> DependencyGraph:
             if supplier is None:
                 continue
             if rule.needs == "power.substation":
-                sub = next(f.substation for f in grid.feeders if f"power.feeder.{f.id}" == supplier)
-                supplier = f"power.substation.{sub}"
+                supplier = f"power.substation.{substation_of[supplier]}"
             needs.setdefault(comp, []).append((supplier, backup if rule.use_backup else rule.delay_s))
     dependents: dict[str, list[str]] = {}
     for comp, sups in needs.items():

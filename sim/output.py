@@ -48,6 +48,26 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def _cell(v: Any) -> str:
+    """:func:`fmt`, with the common cases (a finite float, a string, None) first."""
+    if type(v) is float:
+        if v - v == 0.0:  # finite
+            text = f"{v:.6f}".rstrip("0").rstrip(".")
+            return "0" if text == "-0" else text
+    elif type(v) is str:
+        return v
+    elif v is None:
+        return ""
+    return fmt(v)
+
+
+def event_cells(rows: Iterable[Record]) -> Iterator[tuple[str, ...]]:
+    """The cells of ``events.csv`` rows, as ``fmt`` gives them: the event log's hot path (a row per event)."""
+    for t, kind, scope, inc, value, note in rows:
+        yield _cell(t), _cell(kind), _cell(scope), str(inc) if type(inc) is int else _cell(inc), _cell(value), \
+            _cell(note)
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +141,7 @@ def write_run_tables(run_dir: Path, log: RunLog, city: City, hazard_rows: list[t
             raise ValueError(f"the log streamed to {log.sink.run_dir}, not to {run_dir}")
         log.sink.finish(log)
     else:
-        write_table(run_dir / "events.csv", EVENT_COLUMNS, log.events)
+        write_table(run_dir / "events.csv", EVENT_COLUMNS, event_cells(log.events))
         write_table(run_dir / "incidents.csv", INCIDENT_COLUMNS, (_incident_row(i, city) for i in log.incidents))
     write_table(run_dir / "service.csv", SERVICE_COLUMNS, log.service)
 
@@ -137,10 +157,10 @@ class _TableStream:
         self.write([columns], raw=True)
 
     def write(self, rows: Iterable[Sequence[Any]], raw: bool = False) -> None:
+        """Append ``rows``: values through :func:`fmt`, or cells already formatted (``raw``)."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        for row in rows:
-            w.writerow(row if raw else [fmt(v) for v in row])
+        w.writerows(rows if raw else ([fmt(v) for v in row] for row in rows))
         self.fh.write(buf.getvalue())
 
     def close(self) -> None:
@@ -180,7 +200,7 @@ class RunSink:
             raise
 
     def events(self, rows: list[Record]) -> None:
-        self._events.write(rows)
+        self._events.write(event_cells(rows), raw=True)
 
     def incidents(self, rows: list[Incident]) -> None:
         self._incidents.write(_incident_row(i, self.city) for i in rows)

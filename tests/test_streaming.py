@@ -10,7 +10,8 @@ import pytest
 
 from sim import engine
 from sim.config import Config
-from sim.output import RunSink
+from sim.log import Record
+from sim.output import RunSink, event_cells, fmt
 from sim.runner import prepare, simulate
 
 
@@ -161,3 +162,16 @@ def test_planned_incidents_happen_at_their_time() -> None:
     occur = {r.incident: r.t_s for r in log.events if r.kind == "occur"}
     assert occur and all(occur[i.id] == i.t_occur for i in log.incidents)
     assert np.allclose(sorted(occur.values()), sorted(c.t_s for c in prep.calls), rtol=0, atol=1e-8)
+
+
+def test_event_cells_format_every_kind_of_value_as_fmt_does() -> None:
+    """The event log's fast formatter gives fmt's text for floats, ints, numpy scalars, None, bools, inf, -0."""
+    values = [0.0, -0.0, -1e-9, 1.5, 2.0000004, 1e300, float("inf"), float("-inf"), float("nan"), 3, -7, True,
+              False, None, np.float64(0.1), np.float32(2.5), np.int64(12), np.int32(-3), "a,b", 'quote"d', ""]
+    rows = [Record(t, k, s, i, v, n)  # type: ignore[arg-type]
+            for t, k, s, i, v, n in zip(values, values[1:] + values[:1], values[2:] + values[:2],
+                                        values[3:] + values[:3], values[4:] + values[:4], values[5:] + values[:5],
+                                        strict=True)]
+    fast = list(event_cells(rows))
+    assert fast == [tuple(fmt(v) for v in r) for r in rows]
+    assert fast[0][0] == "0" and fast[1][0] == "0" and fast[2][0] == "0"  # -0.0 and a rounded -1e-9 read "0"
