@@ -59,8 +59,11 @@ class _Progress:
     few times a second; otherwise one plain line per stage.
     """
 
-    def __init__(self, run_dir: Path, horizon_s: float, report: bool, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, run_dir: Path, horizon_s: float, report: bool, stream: TextIO = sys.stderr,
+                 dry_twin: bool = False) -> None:
         stages = [(f"simulating {horizon_s / 3600:g} h", "incidents.csv")]
+        if dry_twin:  # a rain run simulates its day again without the rain (sim.flood_twin)
+            stages.append(("simulating the dry twin (no rain)", "dry/incidents.csv"))
         if report:
             stages += [("drawing figures", "figures/response_times.png"), ("rendering figures", "figures/map.png"),
                        ("writing the report", "report.html")]
@@ -94,7 +97,7 @@ class _Progress:
         self.stream.flush()
 
     def _watch(self) -> None:
-        shown = -1
+        shown = 0  # __enter__ showed the first stage
         while not self._stop.wait(0.2 if self.tty else 0.5):
             n = self._done()
             if self.tty or n != shown:
@@ -186,7 +189,8 @@ def _main(dcfg: DictConfig) -> None:
         finally:
             print(f"cityres: job {hc.job.num} ended; sweep: {_sweep_progress(Path(hc.sweep.dir))}", file=sys.stderr)
     else:
-        with _Progress(run_dir, cfg.run.horizon_s, cfg.run.report):
+        dry = cfg.scenario.waterlogging.dry_twin and any(h.kind == "weather.rain" for h in prep.hazards)
+        with _Progress(run_dir, cfg.run.horizon_s, cfg.run.report, dry_twin=dry):
             summary = execute(prep, run_dir)
     m = summary.get("metrics", {})
     print(

@@ -101,3 +101,23 @@ def test_a_multi_select_policy_is_named_after_every_option(tmp_path: Path) -> No
     assert p.returncode == 0, p.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
     assert summary["policy"] == "baseline+pressure_monitoring"
+
+
+def test_progress_names_each_stage_once_including_the_dry_twin(tmp_path: Path) -> None:
+    """Plain progress lines (not a terminal): each stage once, in order, the dry twin's own when there is one."""
+    import io
+    import time
+
+    from sim.cli import _Progress
+
+    out = io.StringIO()
+    with _Progress(tmp_path, 3600.0, report=False, stream=out, dry_twin=True):
+        time.sleep(0.7)
+        (tmp_path / "incidents.csv").write_text("x")
+        time.sleep(0.7)
+        (tmp_path / "dry").mkdir()
+        (tmp_path / "dry" / "incidents.csv").write_text("x")
+        time.sleep(0.7)
+    lines = [line.rsplit(" (", 1)[0] for line in out.getvalue().splitlines()]
+    assert lines == ["cityres: simulating 1 h", "cityres: simulating the dry twin (no rain)",
+                     "cityres: computing metrics"]
