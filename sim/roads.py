@@ -307,6 +307,15 @@ class RoadState:
         """
         return self._within(target, limit)[0]
 
+    def cached_radius(self, target: int) -> float:
+        """The widest search from ``target`` held now (``inf``: a full one; 0: none); free to ask again."""
+        if self._pending:
+            self._sync()
+        if target in self._cache:
+            return float("inf")
+        lims = self._limits_of.get(target)
+        return lims[-1] if lims else 0.0
+
     def times_to(self, target: int) -> np.ndarray:
         """Travel time in s from every node to ``target`` (``inf`` if unreachable)."""
         return self._to(target)[0]

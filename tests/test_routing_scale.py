@@ -76,10 +76,15 @@ def test_nearest_equals_a_scan_of_every_unit(seed: int, n_units: int) -> None:
         if status == "returning":
             u.ret_from, u.ret_t0 = int(rng.integers(0, 60)), float(rng.uniform(0, env.now))
         # Some units share a node: ties go to the unit listed first.
-    for scene in rng.integers(0, 60, 10):
+    # Enough questions for the kind's own first radius (the 90th percentile of its answers) to take over;
+    # a scene asked twice finds its search cached.
+    found = 0
+    for scene in rng.integers(0, 60, 40):
         got = d.nearest(d.by_kind["ambulance"], int(scene))
         want = d._scan(d.by_kind["ambulance"], int(scene))
         assert got[0] is want[0] and (got[1] == want[1] or (np.isinf(got[1]) and np.isinf(want[1])))
+        found += got[0] is not None
+    assert len(d._recent.get("ambulance", [])) == found  # every answer feeds the kind's radius
 
 
 def test_a_change_rewrites_only_its_own_entries() -> None:
