@@ -116,6 +116,7 @@ def flood_points(run: Run, aim_s: float = 7200.0) -> pd.DataFrame:
         t1 = float(c.min()) if len(c) else float("nan")
         pt, pv = ponds.get(scope, (empty, empty))
         p = pv[(pt >= t0) & ((pt <= t1) | np.isnan(t1))]
+        p = p[~np.isnan(p)]  # a missing depth is skipped, as pandas' max does
         after = max(0.0, t1 - rain_end) if np.isfinite(t1) else float("nan")
         rows.append({"scope": scope, "t_start_s": float(t0), "t_clear_s": t1,
                      "peak_depth_m": float(p.max()) if len(p) else float(value),

@@ -197,7 +197,7 @@ class WaterState:
             order = np.lexsort((cols, rows))
             self._csr = (rows[order], cols[order].astype(np.int32), pipe[order])
         rows, cols, pipe = self._csr
-        m = (pipe < 0) | keep[np.maximum(pipe, 0)]
+        m = np.append(keep, True)[pipe]  # the super-source's arcs (pipe -1) are always kept
         indptr = np.zeros(self.n_nodes + 2, dtype=np.int32)
         np.cumsum(np.bincount(rows[m], minlength=self.n_nodes + 1), out=indptr[1:])
         g = csr_matrix((np.ones(int(m.sum())), cols[m], indptr), shape=(self.n_nodes + 1, self.n_nodes + 1))

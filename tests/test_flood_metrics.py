@@ -78,6 +78,21 @@ def test_flood_points_clear_time_after_rain() -> None:
     assert np.isnan(p.loc["roads.node.2", "clear_after_rain_s"]) and not bool(p.loc["roads.node.2", "met_aim"])
 
 
+def test_flood_points_peak_depth_skips_a_missing_depth_and_ignores_other_episodes() -> None:
+    ev = _events([
+        (0.0, "flood_point", "roads.node.2", 0.05, ""),
+        (20.0, "ponding", "roads.node.2", None, ""),  # a hand-edited table: no depth
+        (30.0, "ponding", "roads.node.2", 0.5, ""),
+        (40.0, "flood_clear", "roads.node.2", 40.0, ""),
+        (50.0, "ponding", "roads.node.2", 0.9, ""),  # after the clear: another episode's
+        (60.0, "flood_point", "roads.node.2", 0.2, ""),
+        (70.0, "ponding", "roads.node.1", 0.7, ""),  # another point's
+    ])
+    p = flood_points(_run(ev))
+    assert p["peak_depth_m"].tolist() == [0.5, 0.2]
+    assert p["t_clear_s"].iloc[0] == 40.0 and np.isnan(p["t_clear_s"].iloc[1])
+
+
 def test_coverage_dry_and_with_a_closure() -> None:
     ev = _events([
         (100.0, "road_slow", "roads.link.0", 2.0, "depth_m=0.10"),

@@ -73,3 +73,12 @@ def test_served_nodes_match_graph_reachability_under_random_outages() -> None:
         assert np.array_equal(got, want), k
         counts.append(int(got.sum()))
     assert counts[-1] < counts[0]  # the largest outage does cut nodes off (the check is not vacuous)
+
+
+def test_a_network_without_pipes_serves_only_its_plants() -> None:
+    from sim.city import WaterNetwork
+
+    none = np.zeros(0, dtype=np.int64)
+    net = WaterNetwork(pipe_ids=(), u=none, v=none, length_m=np.zeros(0), diameter_mm=np.zeros(0), material=(),
+                       install_year=none, road_link=none, sources=(1,), valves=(), customers=np.ones(3, dtype=np.int64))
+    assert WaterState(net, 3).served_nodes().tolist() == [False, True, False]
