@@ -63,19 +63,27 @@ class LogSink(Protocol):
 
     def incidents(self, rows: list[Incident]) -> None: ...
 
+    def late_incidents(self, rows: list[Incident]) -> None:
+        """Incidents raised during the run, final, in id order: their rows follow every planned one's."""
+
 
 @dataclass
 class RunLog:
     """Everything a run recorded, ready to be written to the run folder.
 
-    With a ``sink``, ``events`` and ``incidents`` hold only the rows not yet
-    handed to it (the sink has the rest, in order); ``n_events`` and
-    ``n_incidents`` count them all.
+    With a ``sink``, ``events``, ``incidents`` and ``late`` hold only the rows
+    not yet handed to it (the sink has the rest, in order); ``n_events`` and
+    ``n_incidents`` count them all. Incidents raised during the run (ids after
+    every planned one) are final on their own watermark and wait in ``late``,
+    so an entrapment that closes early does not stay in memory until the last
+    planned incident closes; without a sink, :func:`run` appends them to
+    ``incidents`` at the end (id order either way).
     """
 
     events: list[Record] = field(default_factory=list)
     service: list[ServiceRecord] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    late: list[Incident] = field(default_factory=list)
     horizon_s: float = 0.0
     sink: LogSink | None = None
     n_events: int = 0
@@ -88,10 +96,16 @@ class RunLog:
             self.sink.events(self.events)
             self.events = []
 
-    def finished(self, inc: Incident) -> None:
-        """``inc`` and every incident before it are done: its row is final."""
-        self.incidents.append(inc)
+    def finished(self, inc: Incident, late: bool = False) -> None:
+        """``inc`` and every incident before it (of its kind: planned, or raised during the run) are done."""
         self.n_incidents += 1
+        if late:
+            self.late.append(inc)
+            if self.sink is not None and len(self.late) >= CHUNK_ROWS // 10:
+                self.sink.late_incidents(self.late)
+                self.late = []
+            return
+        self.incidents.append(inc)
         if self.sink is not None and len(self.incidents) >= CHUNK_ROWS // 10:
             self.sink.incidents(self.incidents)
             self.incidents = []
@@ -131,7 +145,8 @@ class _World:
         self.n_planned = 0
         self.n_arrived = 0
         self.n_spawned = 0
-        self._next_final = 1
+        self._next_final = 1  # the next planned incident to become final
+        self._next_late = 1  # the next incident raised during the run to become final (set by plan)
         # Lifelines: the dependency graph, its state, and what each component does.
         self.lifelines = LifelineState(build_graph(city, policy.cfg.lifelines.dependencies))
         self._root: dict[str, int | None] = {}  # component -> the incident at the root of its failure
@@ -258,6 +273,7 @@ class _World:
                 items.append((h.t_s, 1, f"hazard.{h.id}", h))
         items.sort(key=lambda it: (it[0], it[1], it[2]))
         self.n_planned = len(items)
+        self._next_late = self.n_planned + 1
         return [(t, key, item) for t, _, key, item in items]
 
     def arrivals(self, plan: list[tuple[float, str, Call | Hazard]]) -> Generator[simpy.Event, Any, None]:
@@ -314,14 +330,26 @@ class _World:
         return inc
 
     def closed(self) -> None:
-        """An incident closed: hand on, in id order, every incident that is now final."""
-        while True:
+        """An incident closed: hand on, in id order, every incident that is now final.
+
+        Planned incidents (ids 1..n_planned) and those raised during the run
+        (the ids after) each keep their own watermark: a raised incident does
+        not wait for the last planned one to close.
+        """
+        while self._next_final <= self.n_planned:
             inc = self.live.get(self._next_final)
             if inc is None or inc.t_close is None or not fire_response.settled(inc):
-                return
+                break
             del self.live[self._next_final]
             self._next_final += 1
             self.log.finished(inc)
+        while True:
+            inc = self.live.get(self._next_late)
+            if inc is None or inc.t_close is None or not fire_response.settled(inc):
+                return
+            del self.live[self._next_late]
+            self._next_late += 1
+            self.log.finished(inc, late=True)
 
     def spawn(self, typ: str, node: int, scope: str, source: str, stream: str, *, zone: str | None = None,
               severity: int | None = None, default_severity: int = 3, **extra: Any) -> Incident:
@@ -742,7 +770,10 @@ def run(
     for inc in rest:
         if inc.t_close is None:
             inc.outcome = "open_at_end"
-        log.finished(inc)
+        log.finished(inc, late=inc.id > world.n_planned)
+    if log.sink is None:  # the whole table in memory: raised incidents after the planned ones
+        log.incidents.extend(log.late)
+        log.late = []
     world.live.clear()
     world.roads.clear_cache()  # a metropolis's tables (up to 256 MB) go now, not at the next collection
     log.add(Record(horizon_s, "horizon", "run", None, float(world.n_arrived + world.n_spawned)))

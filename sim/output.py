@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -149,12 +150,13 @@ def write_run_tables(run_dir: Path, log: RunLog, city: City, hazard_rows: list[t
 class _TableStream:
     """A CSV table appended to in chunks under a temporary name; it appears at ``path`` only when complete."""
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    def __init__(self, path: Path, columns: Sequence[str] | None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        self.fh: TextIO = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self.write([columns], raw=True)
+        self.fh: TextIO = os.fdopen(fd, "w+", encoding="utf-8", newline="")
+        if columns is not None:  # None: rows only (a part appended to another table at the end)
+            self.write([columns], raw=True)
 
     def write(self, rows: Iterable[Sequence[Any]], raw: bool = False) -> None:
         """Append ``rows``: values through :func:`fmt`, or cells already formatted (``raw``)."""
@@ -167,6 +169,12 @@ class _TableStream:
         self.fh.close()
         os.chmod(self.tmp, 0o644)  # mkstemp creates 0600; results are for sharing
         os.replace(self.tmp, self.path)
+
+    def append_to(self, other: _TableStream) -> None:
+        """Copy every row written so far to the end of ``other`` (in chunks; this table is left as it is)."""
+        self.fh.flush()
+        self.fh.seek(0)
+        shutil.copyfileobj(self.fh, other.fh, 1 << 20)
 
     def abort(self) -> None:
         """Remove the partial table; never raises (a full disk may fail the close's flush too)."""
@@ -195,6 +203,12 @@ class RunSink:
         self._events = _TableStream(Path(run_dir) / "events.csv", EVENT_COLUMNS)
         try:
             self._incidents = _TableStream(Path(run_dir) / "incidents.csv", INCIDENT_COLUMNS)
+            try:
+                # Incidents raised during the run: final before the last planned one, written after it.
+                self._late = _TableStream(Path(run_dir) / "incidents.late.csv", None)
+            except BaseException:
+                self._incidents.abort()
+                raise
         except BaseException:
             self._events.abort()
             raise
@@ -205,16 +219,24 @@ class RunSink:
     def incidents(self, rows: list[Incident]) -> None:
         self._incidents.write(_incident_row(i, self.city) for i in rows)
 
+    def late_incidents(self, rows: list[Incident]) -> None:
+        self._late.write(_incident_row(i, self.city) for i in rows)
+
     def finish(self, log: RunLog) -> None:
         """Write what the log still holds and put both tables in place."""
         self.events(log.events)
         self.incidents(log.incidents)
+        self._late.append_to(self._incidents)
+        if log.late:
+            self.incidents(log.late)
         self._events.close()
         self._incidents.close()
+        self._late.abort()  # its rows are in incidents.csv now: the part goes
 
     def abort(self) -> None:
         self._events.abort()
         self._incidents.abort()
+        self._late.abort()
 
 
 def _float_cells(values: Any, ndigits: int | None = None) -> list[str]:

@@ -175,3 +175,40 @@ def test_event_cells_format_every_kind_of_value_as_fmt_does() -> None:
     fast = list(event_cells(rows))
     assert fast == [tuple(fmt(v) for v in r) for r in rows]
     assert fast[0][0] == "0" and fast[1][0] == "0" and fast[2][0] == "0"  # -0.0 and a rounded -1e-9 read "0"
+
+
+def test_incidents_raised_during_the_run_stream_on_their_own_watermark(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flood raises pumping and entrapment incidents (ids after every planned call): they are handed on
+    as they become final, not held until the last planned call closes, and the table is the same."""
+    def flood_day() -> Config:
+        cfg = Config(seed=0)
+        cfg.scenario.name = "waterlogging"
+        cfg.scenario.waterlogging.dry_twin = False
+        cfg.run.report = False
+        return cfg
+
+    whole = simulate(flood_day(), tmp_path / "whole")
+    handed: list[tuple[int, int]] = []  # (rows, planned incidents still open then)
+    late = RunSink.late_incidents
+    open_planned: list[int] = []
+    closed = engine._World.closed
+
+    def watch(self: engine._World) -> None:
+        closed(self)
+        open_planned.append(self.n_planned - self._next_final + 1)
+
+    def spy(self: RunSink, rows: list) -> None:  # type: ignore[type-arg]
+        handed.append((len(rows), open_planned[-1] if open_planned else -1))
+        late(self, rows)
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(engine._World, "closed", watch)
+    monkeypatch.setattr(RunSink, "late_incidents", spy)
+    simulate(flood_day(), tmp_path / "streamed")
+    for name in ("events.csv", "incidents.csv"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "streamed" / name).read_bytes(), name
+    assert whole["n_incidents"] > whole["n_background_calls"] + 20  # the flood raised incidents
+    assert len(handed) >= 3 and all(n == 4 for n, _ in handed)
+    assert any(still_open > 0 for _, still_open in handed)  # handed on while planned calls were still open
+    assert not list((tmp_path / "streamed").glob("*.tmp"))
