@@ -200,18 +200,18 @@ class RunSink:
     def __init__(self, run_dir: Path, city: City) -> None:
         self.run_dir = Path(run_dir)
         self.city = city
-        self._events = _TableStream(Path(run_dir) / "events.csv", EVENT_COLUMNS)
+        # The third is a rows-only part: incidents raised during the run, final before the last
+        # planned one and written after it (appended to incidents.csv by finish).
+        parts = (("events.csv", EVENT_COLUMNS), ("incidents.csv", INCIDENT_COLUMNS), ("incidents.late.csv", None))
+        streams: list[_TableStream] = []
         try:
-            self._incidents = _TableStream(Path(run_dir) / "incidents.csv", INCIDENT_COLUMNS)
-            try:
-                # Incidents raised during the run: final before the last planned one, written after it.
-                self._late = _TableStream(Path(run_dir) / "incidents.late.csv", None)
-            except BaseException:
-                self._incidents.abort()
-                raise
+            for name, columns in parts:
+                streams.append(_TableStream(self.run_dir / name, columns))
         except BaseException:
-            self._events.abort()
+            for stream in streams:
+                stream.abort()
             raise
+        self._events, self._incidents, self._late = streams
 
     def events(self, rows: list[Record]) -> None:
         self._events.write(event_cells(rows), raw=True)
