@@ -336,20 +336,19 @@ class _World:
         (the ids after) each keep their own watermark: a raised incident does
         not wait for the last planned one to close.
         """
-        while self._next_final <= self.n_planned:
-            inc = self.live.get(self._next_final)
+        self._next_final = self._hand_on(self._next_final, self.n_planned, late=False)
+        self._next_late = self._hand_on(self._next_late, None, late=True)
+
+    def _hand_on(self, nxt: int, last: int | None, late: bool) -> int:
+        """Hand on the final incidents from id ``nxt`` (up to ``last``); returns the next id not yet final."""
+        while last is None or nxt <= last:
+            inc = self.live.get(nxt)
             if inc is None or inc.t_close is None or not fire_response.settled(inc):
                 break
-            del self.live[self._next_final]
-            self._next_final += 1
-            self.log.finished(inc)
-        while True:
-            inc = self.live.get(self._next_late)
-            if inc is None or inc.t_close is None or not fire_response.settled(inc):
-                return
-            del self.live[self._next_late]
-            self._next_late += 1
-            self.log.finished(inc, late=True)
+            del self.live[nxt]
+            nxt += 1
+            self.log.finished(inc, late=late)
+        return nxt
 
     def spawn(self, typ: str, node: int, scope: str, source: str, stream: str, *, zone: str | None = None,
               severity: int | None = None, default_severity: int = 3, **extra: Any) -> Incident:
