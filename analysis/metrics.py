@@ -42,6 +42,7 @@ __all__ = [
     "COMPONENTS",
     "EMS_TYPES",
     "FIRE_TYPES",
+    "OTHER_TYPES",
     "UTILITY_TYPES",
     "Compliance",
     "Standards",
@@ -56,12 +57,19 @@ __all__ = [
     "summarize",
 ]
 
-#: Fire-service incident types: GB 51080 and the NFPA 1710 fire turnout apply.
-FIRE_TYPES: tuple[str, ...] = ("fire", "highrise_fire", "rescue", "gas_fire", "lpg_leak")
+#: Fire-service incident types: GB 51080 and the NFPA 1710 fire turnout apply. The flood's
+#: rescue calls (vehicles caught in an underpass, residents cut off by water) are answered by
+#: the fire service's rescue units (run card ``{rescue: 1}``), like any other technical rescue.
+FIRE_TYPES: tuple[str, ...] = (
+    "fire", "highrise_fire", "rescue", "gas_fire", "lpg_leak", "vehicle_trapped", "people_trapped",
+)
 #: Emergency medical incidents: the NFPA 1710 EMS turnout applies.
 EMS_TYPES: tuple[str, ...] = ("medical",)
 #: Utility work orders: timed like the others, but no response standard applies.
 UTILITY_TYPES: tuple[str, ...] = ("water_main_break", "substation_fault", "feeder_fault", "flood_pumping")
+#: Emergencies led by other services (an elevator technician; a gas crew with an engine in
+#: support): counted as emergencies and timed, but neither GB 51080 nor NFPA 1710 applies.
+OTHER_TYPES: tuple[str, ...] = ("elevator_entrapment", "gas_leak")
 
 #: Response-time segments: column name -> label used in tables and figures.
 COMPONENTS: dict[str, str] = {

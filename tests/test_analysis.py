@@ -258,6 +258,30 @@ def test_compliance_counts_unreached_incidents_separately() -> None:
     assert all(x.fractile == 0.9 for x in c.values())
 
 
+def test_every_incident_type_has_one_response_class() -> None:
+    """A type the engine can raise is a fire-service, EMS, utility or other-service call, never none
+    (a flood rescue call left out would vanish from the GB 51080 and NFPA 1710 rows)."""
+    from analysis import metrics
+    from sim.config import DispatchConfig
+    from sim.flood_process import FLOOD_TYPES
+
+    classes = [metrics.FIRE_TYPES, metrics.EMS_TYPES, metrics.UTILITY_TYPES, metrics.OTHER_TYPES]
+    raised = set(DispatchConfig().run_cards) | set(FLOOD_TYPES)
+    for typ in sorted(raised):
+        assert sum(typ in c for c in classes) == 1, typ
+    assert {"vehicle_trapped", "people_trapped"} <= set(metrics.FIRE_TYPES)
+
+
+def test_flood_rescue_calls_count_in_the_fire_service_standards() -> None:
+    comps = components_frame(["vehicle_trapped", "people_trapped", "medical", "flood_pumping"],
+                             dispatch_to_arrival=[200.0, 400.0, 100.0, 900.0], travel=[100.0, 350.0, 90.0, 800.0],
+                             turnout=[60.0, 60.0, 50.0, 300.0])
+    c = standards_compliance(comps)
+    assert (c["gb51080"].n, c["gb51080"].n_met) == (2, 1)
+    assert (c["nfpa_turnout_fire"].n, c["nfpa_turnout_fire"].n_met) == (2, 2)
+    assert (c["nfpa_travel"].n, c["nfpa_travel"].n_met) == (3, 2)  # the pump truck's work order is not counted
+
+
 def test_compliance_passes_at_the_fractile_and_follows_the_standards() -> None:
     comps = components_frame(["fire"] * 10, dispatch_to_arrival=[100.0] * 9 + [1000.0])
     assert standards_compliance(comps)["gb51080"].passed is True  # 9 of 10 = 90 %
