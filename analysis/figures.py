@@ -244,8 +244,10 @@ def water_service_figure(
 ) -> Figure:
     """Q(t) in % against hours, with the Bruneau loss ∫(1 − Q) dt shaded and given in the legend.
 
-    ``events`` (``events.csv``) adds main bursts and restorations as markers.
-    A flat 100 % line with a note when service never dropped.
+    ``events`` (``events.csv``) adds main bursts and restorations as markers: the
+    ``burst`` and ``restore`` records of water mains (``water.pipe.*``) only, since a
+    substation or feeder coming back is a ``restore`` too. A flat 100 % line with a
+    note when service never dropped.
     """
     h = curve.horizon_s / 3600.0
     x = np.append(curve.t_s, curve.horizon_s) / 3600.0
@@ -260,9 +262,10 @@ def water_service_figure(
             ax.fill_between(x, y, 100.0, step="post", color="#f4a582", alpha=0.55, lw=0, label=label)
         ax.step(x, y, where="post", color="#053061", lw=2.0, label="Served fraction Q(t)")
         if events is not None and len(events):
+            mains = events["scope"].astype(str).str.startswith("water.pipe.")
             for kind, marker, colour, name in (("burst", "v", "#b2182b", "main burst"),
                                                ("restore", "^", "#1b7837", "main restored")):
-                t = events.loc[events["kind"] == kind, "t_s"].to_numpy(dtype=float) / 3600.0
+                t = events.loc[mains & (events["kind"] == kind), "t_s"].to_numpy(dtype=float) / 3600.0
                 t = t[t <= h]
                 if t.size:
                     ax.plot(t, np.full(t.size, 100.0), marker, color=colour, ms=8, ls="none",

@@ -158,3 +158,27 @@ def test_a_power_outage_report_has_lifelines_and_the_cascade_tree(tmp_path: Path
     assert (d / "figures" / "lifelines.png").is_file()
     html = (d / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 4 and "<h2>Cascades</h2>" in html
+
+
+def test_water_figure_marks_only_water_mains() -> None:
+    """A substation coming back is a ``restore`` record too, but not a main restored."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.figures import water_service_figure
+    from analysis.resilience import ServiceCurve
+
+    curve = ServiceCurve("water", 7200.0, np.array([0.0, 1800.0, 3600.0]), np.array([1.0, 0.5, 1.0]),
+                         np.array([0, 50, 0]), 100)
+    events = pd.DataFrame({"t_s": [1800.0, 3600.0, 5400.0],
+                           "kind": ["burst", "restore", "restore"],
+                           "scope": ["water.pipe.P1", "water.pipe.P1", "power.substation.S1"]})
+
+    def markers(ev: pd.DataFrame) -> dict[str, list[float]]:
+        fig = water_service_figure(curve, ev)
+        ax = fig.axes[0]
+        return {str(ln.get_label()): [float(v) for v in ln.get_xdata()] for ln in ax.get_lines()
+                if ln.get_label() in ("main burst", "main restored")}
+
+    assert markers(events) == {"main burst": [0.5], "main restored": [1.0]}
+    assert markers(events.iloc[[2]]) == {}
