@@ -615,6 +615,13 @@ def validate(cfg: Config) -> Config:
         datetime.fromisoformat(cfg.run.start)
     except ValueError:
         raise ConfigError("run.start", f"not an ISO date-time (got {cfg.run.start!r})") from None
+    try:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        ZoneInfo(cfg.run.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("run.timezone", f"not an IANA time zone such as Asia/Shanghai (got {cfg.run.timezone!r})"
+                          ) from None
     _check(
         cfg.city.kind in CITY_KINDS,
         "city.kind",
@@ -636,6 +643,32 @@ def validate(cfg: Config) -> Config:
     _check(1 <= c.n_districts <= c.n_zones, "city.n_districts",
            f"must be in 1..city.n_zones={c.n_zones} (got {c.n_districts})")
     _check(c.fire.n_candidates >= 1, "city.fire.n_candidates", f"must be >= 1 (got {c.fire.n_candidates})")
+    if c.kind == "district":  # the generated grid: enough blocks for its river, expressways and zones
+        blocks = (round(c.width_km * 1000.0 / c.block_m), round(c.height_km * 1000.0 / c.block_m))
+        _check(min(blocks) >= _MIN_BLOCKS, "city.block_m",
+               f"gives a grid of {blocks[0]} x {blocks[1]} blocks for {c.width_km:g} x {c.height_km:g} km; "
+               f"at least {_MIN_BLOCKS} each way are needed (a larger city or a smaller block)")
+        nodes = (blocks[0] + 1) * (blocks[1] + 1)
+        _check(c.n_zones <= nodes // 4, "city.n_zones",
+               f"must be at most {nodes // 4} for a grid of {nodes} street corners (got {c.n_zones})")
+    if c.fire.station_nodes is None:
+        _check(c.fire.max_stations >= 1, "city.fire.max_stations",
+               f"must be >= 1 (got {c.fire.max_stations}); a city with no fire station: not modelled")
+    if c.ambulance.station_nodes is None:
+        _check(c.ambulance.n_stations >= 1, "city.ambulance.n_stations", f"must be >= 1 (got {c.ambulance.n_stations})")
+    _check(c.ambulance.people_per_ambulance >= 1, "city.ambulance.people_per_ambulance",
+           f"must be >= 1 (got {c.ambulance.people_per_ambulance})")
+    _check(c.water.n_depots >= 1, "city.water.n_depots", f"must be >= 1 (got {c.water.n_depots})")
+    if c.gas.enabled:
+        _check(c.gas.n_depots >= 1, "city.gas.n_depots", f"must be >= 1 (got {c.gas.n_depots})")
+    if c.power.enabled:
+        _check(c.power.n_power_depots >= 1, "city.power.n_power_depots",
+               f"must be >= 1 (got {c.power.n_power_depots})")
+        _check(c.power.n_elevator_centres >= 1, "city.power.n_elevator_centres",
+               f"must be >= 1 (got {c.power.n_elevator_centres})")
+    for net in ("water", "gas"):
+        lo, hi = getattr(c, net).install_year_min, getattr(c, net).install_year_max
+        _check(lo <= hi, f"city.{net}.install_year_max", f"must be >= install_year_min={lo} (got {hi})")
     _check(c.water.n_plants >= 1, "city.water.n_plants", f"must be >= 1 (got {c.water.n_plants})")
     _check(0 <= c.highrise_share <= 1, "city.highrise_share", "must be in [0, 1]")
     _check(c.arterial_every >= 1, "city.arterial_every", "must be >= 1")
@@ -656,6 +689,9 @@ def validate(cfg: Config) -> Config:
         _check_service_time(st, f"policy.dispatch.on_scene.{kind}")
     for kind, card in d.run_cards.items():
         _check(sum(card.values()) > 0, f"policy.dispatch.run_cards.{kind}", "needs at least one unit")
+        for unit in card:
+            _check(unit in UNIT_KINDS, f"policy.dispatch.run_cards.{kind}.{unit}",
+                   f"no such unit kind; known: {', '.join(UNIT_KINDS)}")
         _check(kind in d.on_scene, f"policy.dispatch.on_scene.{kind}",
                f"missing: run card {kind!r} has no on-scene time")
         _check(kind in d.severity, f"policy.dispatch.severity.{kind}",
@@ -675,6 +711,7 @@ def validate(cfg: Config) -> Config:
     for i, b in enumerate(pb.bursts):
         _check(b.t_s < cfg.run.horizon_s, f"scenario.pipe_burst.bursts[{i}].t_s",
                f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    _once([b.pipe for b in pb.bursts], "scenario.pipe_burst.bursts", "pipe", "a main breaks once in a run")
     _walk_numbers(cfg.scenario.power_outage, "scenario.power_outage")
     po = cfg.scenario.power_outage
     _check(po.window_end_s >= po.window_start_s, "scenario.power_outage.window_end_s",
@@ -685,6 +722,8 @@ def validate(cfg: Config) -> Config:
                f"must name power.substation.ID or power.feeder.ID (got {f.component!r})")
         _check(f.t_s < cfg.run.horizon_s, f"scenario.power_outage.faults[{i}].t_s",
                f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    _once([f.component for f in po.faults], "scenario.power_outage.faults", "component",
+          "a component fails once in a run")
     ll = cfg.policy.lifelines
     for i, rule in enumerate(ll.dependencies):
         key = f"policy.lifelines.dependencies[{i}]"
@@ -704,6 +743,7 @@ def validate(cfg: Config) -> Config:
         _check_service_time(getattr(ll, name), f"policy.lifelines.{name}")
     for kind, sh in cfg.policy.shifts.items():
         key = f"policy.shifts.{kind}"
+        _check(kind in UNIT_KINDS, key, f"no such unit kind; known: {', '.join(UNIT_KINDS)}")
         _check(0 <= sh.day_start_h < 24 and 0 <= sh.day_end_h <= 24 and sh.day_start_h < sh.day_end_h,
                key, "needs 0 <= day_start_h < day_end_h <= 24")
         _check(0 <= sh.night_share <= 1, f"{key}.night_share", "must be in [0, 1]")
@@ -717,6 +757,9 @@ def validate(cfg: Config) -> Config:
                f"must be excavation, corrosion or lpg (got {lk.cause!r})")
         _check((lk.cause == "lpg") == (lk.zone is not None), f"{key}.cause", "lpg leaks name a zone, main leaks a pipe")
         _check(lk.t_s < cfg.run.horizon_s, f"{key}.t_s", f"after the horizon run.horizon_s={cfg.run.horizon_s}")
+    _once([lk.pipe for lk in gl.leaks if lk.pipe is not None], "scenario.gas_leak.leaks", "pipe",
+          "a main leaks once in a run")
+    _windows_within(cfg)
     g = cfg.policy.gas
     for name in ("ignition_prob", "lpg_ignition_prob"):
         _check(0 <= getattr(g, name) <= 1, f"policy.gas.{name}", "must be in [0, 1]")
@@ -741,9 +784,42 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
+_MIN_BLOCKS = 8  # blocks along each side of a generated district (its river, basins, expressway)
+
+
+def _once(names: list[str], key: str, field_name: str, why: str) -> None:
+    """Each name once: ``key[i].field_name`` of the second listing is the error."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        _check(name not in first, f"{key}[{i}].{field_name}",
+               f"{name} is listed already at {key}[{first.get(name)}]; {why}")
+        first[name] = i
+
+
+def _windows_within(cfg: Config) -> None:
+    """A scenario of the run must be able to happen before the horizon (random hazards, the storm)."""
+    sc, horizon = cfg.scenario, cfg.run.horizon_s
+    active = set(sc.parts) if sc.name == "compound" else {sc.name}
+    random = {"pipe_burst": (sc.pipe_burst, not sc.pipe_burst.bursts),
+              "power_outage": (sc.power_outage, not sc.power_outage.faults),
+              "gas_leak": (sc.gas_leak, not sc.gas_leak.leaks)}
+    for name, (part, drawn) in random.items():
+        if name in active and drawn:
+            _check(part.window_start_s < horizon, f"scenario.{name}.window_start_s",
+                   f"{part.window_start_s:g} s is not before the horizon run.horizon_s={horizon:g}: "
+                   "no hazard could happen")
+    if "waterlogging" in active:
+        start = sc.waterlogging.storm.start_s
+        _check(start < horizon, "scenario.waterlogging.storm.start_s",
+               f"the storm starts at {start:g} s, not before the horizon run.horizon_s={horizon:g}")
+
+
 #: Components that may depend on power (policy.lifelines.dependencies[].dependent).
 DEPENDENTS = ("power.feeder", "water.pump", "water.booster", "roads.signals", "elevators", "hospital",
               "drainage.pump")
+#: Every kind of response unit a city can have (run cards and duty rosters name these).
+UNIT_KINDS = ("engine", "ladder", "rescue", "ambulance", "water_crew", "power_crew", "elevator_tech", "gas_crew",
+              "pump_truck")
 #: Orders in which queued utility repairs are taken (policy.lifelines.restoration_order).
 RESTORATION_ORDERS = ("critical", "customers", "nearest")
 

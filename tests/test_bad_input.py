@@ -101,6 +101,33 @@ CASES = [
          "no such file"),
     Case("file_on_district", ["city.water_file={small.inp}"], "city.water_file", "from_files", files={"small.inp": INP}),
     Case("unknown_roads_format", roads("roads.csv"), "city.roads_format", files={"roads.csv": "a,b\n1,2\n"}),
+    # --- counts, ranges and names a run would crash on or silently ignore
+    Case("no_water_depot", ["city.water.n_depots=0"], "city.water.n_depots"),
+    Case("no_gas_depot", ["city.gas.n_depots=0"], "city.gas.n_depots"),
+    Case("no_ambulance_station", ["city.ambulance.n_stations=0"], "city.ambulance.n_stations"),
+    Case("zero_people_per_ambulance", ["city.ambulance.people_per_ambulance=0"], "city.ambulance.people_per_ambulance"),
+    Case("no_fire_station", ["city.fire.max_stations=0"], "city.fire.max_stations"),
+    Case("install_years_reversed", ["city.water.install_year_min=2030", "city.water.install_year_max=1990"],
+         "city.water.install_year_max", "install_year_min=2030"),
+    Case("more_zones_than_corners", ["city.n_zones=5000"], "city.n_zones"),
+    Case("city_smaller_than_a_block", ["city.width_km=0.1", "city.height_km=0.1"], "city.block_m", "blocks"),
+    Case("block_larger_than_the_city", ["city.block_m=20000"], "city.block_m", "blocks"),
+    Case("run_card_unit_typo", ["+policy.dispatch.run_cards.medical.ambulanc=1"],
+         "policy.dispatch.run_cards.medical.ambulanc", "no such unit kind"),
+    Case("roster_kind_typo", ["+policy.shifts={watr_crew: {day_start_h: 8, day_end_h: 20, night_share: 0}}"],
+         "policy.shifts.watr_crew", "no such unit kind"),
+    Case("burst_window_after_horizon", ["scenario.pipe_burst.window_start_s=90000",
+                                        "scenario.pipe_burst.window_end_s=95000"],
+         "scenario.pipe_burst.window_start_s", "no hazard could happen"),
+    Case("storm_after_horizon", ["scenario=waterlogging", "run.horizon_s=3600"],
+         "scenario.waterlogging.storm.start_s", "57600"),
+    Case("unknown_timezone", ["run.timezone=Mars/Olympus"], "run.timezone", "IANA"),
+    Case("same_main_twice", ["scenario.pipe_burst.bursts=[{pipe: P1, t_s: 100}, {pipe: P1, t_s: 200}]"],
+         "scenario.pipe_burst.bursts[1].pipe", "listed already at scenario.pipe_burst.bursts[0]"),
+    Case("same_substation_twice", ["scenario=power_outage",
+                                   "scenario.power_outage.faults=[{component: power.substation.S2, t_s: 3600},"
+                                   " {component: power.substation.S2, t_s: 4000}]"],
+         "scenario.power_outage.faults[1].component", "listed already"),
     # --- network files: connectivity, sources
     Case("disconnected_roads", roads("net_net.tntp"), "city.roads_file", "not connected",
          files={"net_net.tntp": ISLAND, "net_node.tntp": NODES + "10\t3000\t0\t;\n11\t3500\t0\t;\n"}),
@@ -235,7 +262,7 @@ def test_cli_exits_non_zero_and_leaves_no_result(tmp_path: Path) -> None:
         paths = _write(tmp_path, case)
         run = tmp_path / "outputs" / f"new{k}"
         p = subprocess.run([sys.executable, "-m", "sim", *[fill(o, paths) for o in case.overrides],
-                            "run.horizon_s=3600", f"hydra.run.dir={run}"],
+                            "run.horizon_s=7200", f"hydra.run.dir={run}"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert p.returncode != 0, (cid, p.stdout[-500:])
         assert case.key in p.stderr and "Traceback" not in p.stderr, (cid, p.stderr[-2000:])

@@ -88,3 +88,21 @@ def test_bad_values_name_the_key(override: str, key: str) -> None:
     with pytest.raises(ConfigError) as err:
         validate(cfg)
     assert err.value.key == key
+
+
+def test_every_unit_a_city_has_is_a_known_kind() -> None:
+    """Run cards and rosters are checked against UNIT_KINDS: a city's units must all be in it."""
+    import re
+    from pathlib import Path
+
+    from sim import flood_process
+    from sim.config import UNIT_KINDS
+    from sim.rng import Streams
+    from sim.runner import build_city
+
+    cfg = make([])
+    city = build_city(cfg.city, Streams(cfg.seed))
+    kinds = {u.kind for st in city.stations for u in st.units}
+    kinds |= set(re.findall(r'kind="([a-z_]+)"', Path(flood_process.__file__).read_text()))
+    assert {"engine", "ambulance", "water_crew", "pump_truck"} <= kinds
+    assert kinds <= set(UNIT_KINDS), kinds - set(UNIT_KINDS)

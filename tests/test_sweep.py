@@ -79,16 +79,16 @@ def test_the_sweep_collects_and_compares(joblib_sweep: tuple[Path, subprocess.Co
 
 
 def test_a_single_run_reports_progress_in_plain_lines(tmp_path: Path) -> None:
-    p = cityres("run.horizon_s=3600", "run.report=false", f"hydra.run.dir={tmp_path / 'one'}", cwd=tmp_path)
+    p = cityres("run.horizon_s=7200", "run.report=false", f"hydra.run.dir={tmp_path / 'one'}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
-    assert "cityres: simulating 1 h" in p.stderr and "\r" not in p.stderr
+    assert "cityres: simulating 2 h" in p.stderr and "\r" not in p.stderr
     assert str(tmp_path / "one") in p.stdout
 
 
 def test_a_single_run_draws_a_bar_in_a_terminal(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, "-m", "sim", "run.horizon_s=3600", "run.report=false",
+        proc = subprocess.run([sys.executable, "-m", "sim", "run.horizon_s=7200", "run.report=false",
                                f"hydra.run.dir={tmp_path / 'one'}"], cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=follower, timeout=300)
         os.close(follower)
@@ -147,7 +147,7 @@ def experiments() -> list[str]:
 @pytest.mark.parametrize("name", experiments())
 def test_every_experiment_runs_briefly(name: str, tmp_path: Path) -> None:
     d = tmp_path / "multirun"
-    p = cityres("-m", f"experiment={name}", "seed=0", "run.horizon_s=3600", f"hydra.sweep.dir={d}", cwd=tmp_path)
+    p = cityres("-m", f"experiment={name}", "seed=0", "run.horizon_s=7200", "scenario.waterlogging.storm.start_s=600", f"hydra.sweep.dir={d}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     coll = collect([d])
     assert len(coll.table) >= 2 and set(coll.table["status"]) == {"ok"}
