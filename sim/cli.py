@@ -147,17 +147,67 @@ class KeepEarlierResults(Callback):
               "choose a new folder", file=sys.stderr)
         sys.exit(2)
 
+    @staticmethod
+    def _not_a_folder(key: str, folder: Path) -> None:
+        if folder.exists() and not folder.is_dir():
+            print(f"cityres: configuration error: {key}: {folder} is a file, not a folder", file=sys.stderr)
+            sys.exit(2)
+
     def on_run_start(self, config: DictConfig, **kwargs: object) -> None:
         folder = Path(str(config.hydra.run.dir))
+        self._not_a_folder("hydra.run.dir", folder)
         if (folder / "summary.json").exists():
             self._refuse("hydra.run.dir", folder, folder / "summary.json")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: object) -> None:
         folder = Path(str(config.hydra.sweep.dir))
+        self._not_a_folder("hydra.sweep.dir", folder)
+        # Each job's folder must be its own: Hydra writes a job's .hydra/ records before the job
+        # starts, so two jobs in one folder would leave the first one's result under the second
+        # one's config. Only the job's number, id or overrides tell the jobs apart for certain.
+        subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir", ""))  # type: ignore[union-attr]
+        if not any(k in subdir for k in _JOB_KEYS):
+            print(f"cityres: configuration error: hydra.sweep.subdir: {subdir!r} may give two jobs the same "
+                  f"folder; it must use one of {', '.join('${' + k + '}' for k in _JOB_KEYS)}", file=sys.stderr)
+            sys.exit(2)
         if folder.is_dir():
             found = next(iter(sorted(folder.rglob("summary.json"))), None)
             if found is not None:
                 self._refuse("hydra.sweep.dir", folder, found)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
+        """A sweep with a failed job exits non-zero (each job's error is in its summary.json)."""
+        folder = Path(str(config.hydra.sweep.dir))
+        failed = []
+        for f in sorted(folder.rglob("summary.json")) if folder.is_dir() else []:
+            try:
+                status = json.loads(f.read_text(encoding="utf-8")).get("status")
+            except (OSError, ValueError):
+                status = None
+            if status != "ok":
+                failed.append(f.parent)
+        if failed:
+            print(f"cityres: {len(failed)} job(s) of the sweep failed: "
+                  f"{', '.join(str(p) for p in failed)}; `cityres-collect {folder}` lists their errors",
+                  file=sys.stderr)
+            sys.exit(1)
+
+
+_JOB_KEYS = ("hydra.job.num", "hydra.job.id", "hydra.job.override_dirname")
+
+
+def _record_failure(run_dir: Path, dcfg: DictConfig, error: str) -> None:
+    """A sweep job that could not start leaves a summary saying why (for cityres-collect)."""
+    from sim.output import write_json
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    facts: dict[str, object] = {"status": "failed", "error": error}
+    for key in ("seed", "scenario.name", "policy.name"):
+        try:
+            facts[key.split(".")[0]] = OmegaConf.select(dcfg, key, throw_on_missing=False)
+        except Exception:  # noqa: BLE001 - the config is what failed; keep what can be read
+            continue
+    write_json(run_dir / "summary.json", facts)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")
@@ -178,16 +228,27 @@ def _main(dcfg: DictConfig) -> None:
                                        cfg.policy.name)
         prep = prepare(cfg)
     except ConfigError as exc:
-        _discard_if_empty(run_dir)
         print(f"cityres: configuration error: {exc}", file=sys.stderr)
-        if multirun:
-            raise
+        if multirun:  # the sweep goes on; the job's folder says why it failed, the sweep exits non-zero
+            _record_failure(run_dir, dcfg, f"configuration error: {exc}")
+            print(f"cityres: job {hc.job.num} failed; sweep: {_sweep_progress(Path(hc.sweep.dir))}", file=sys.stderr)
+            return
+        _discard_if_empty(run_dir)
         sys.exit(2)
+    except Exception as exc:  # a defect, not an input mistake: say so, and leave no empty folder behind
+        if multirun:
+            _record_failure(run_dir, dcfg, f"{type(exc).__name__}: {exc}")
+        else:
+            _discard_if_empty(run_dir)
+        raise
     if multirun:
         try:
             summary = execute(prep, run_dir)
-        finally:
-            print(f"cityres: job {hc.job.num} ended; sweep: {_sweep_progress(Path(hc.sweep.dir))}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - recorded in summary.json (with its traceback); the sweep goes on
+            print(f"cityres: job {hc.job.num} failed: {type(exc).__name__}: {exc} (traceback in "
+                  f"{run_dir / 'summary.json'}); sweep: {_sweep_progress(Path(hc.sweep.dir))}", file=sys.stderr)
+            return
+        print(f"cityres: job {hc.job.num} ended; sweep: {_sweep_progress(Path(hc.sweep.dir))}", file=sys.stderr)
     else:
         dry = cfg.scenario.waterlogging.dry_twin and any(h.kind == "weather.rain" for h in prep.hazards)
         with _Progress(run_dir, cfg.run.horizon_s, cfg.run.report, dry_twin=dry):

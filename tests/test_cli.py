@@ -121,3 +121,38 @@ def test_progress_names_each_stage_once_including_the_dry_twin(tmp_path: Path) -
     lines = [line.rsplit(" (", 1)[0] for line in out.getvalue().splitlines()]
     assert lines == ["cityres: simulating 1 h", "cityres: simulating the dry twin (no rain)",
                      "cityres: computing metrics"]
+
+
+def test_a_sweep_job_with_bad_input_is_recorded_and_fails_the_sweep(tmp_path: Path) -> None:
+    """The good jobs run; the bad one says why in its own folder, with no traceback; the exit is non-zero."""
+    from analysis.collect import collect
+
+    d = tmp_path / "sweep"
+    p = cityres("-m", "seed=-1,0", "scenario=none", "run.horizon_s=600", "run.report=false",
+                f"hydra.sweep.dir={d}", cwd=tmp_path)
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr, p.stderr[-3000:]
+    assert "seed: must be >= 0" in p.stderr and "job 0 failed" in p.stderr
+    assert "1 job(s) of the sweep failed" in p.stderr
+    bad = json.loads((d / "0" / "summary.json").read_text())
+    assert bad["status"] == "failed" and "seed" in bad["error"] and bad["seed"] == -1
+    assert json.loads((d / "1" / "summary.json").read_text())["status"] == "ok"
+    table = collect([d]).table.set_index("job")
+    assert table.loc[0, "status"] == "failed" and "seed: must be >= 0" in table.loc[0, "error"]
+    assert table.loc[1, "status"] == "ok"
+
+
+def test_a_sweep_folder_two_jobs_could_share_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "sweep"
+    p = cityres("-m", "seed=0,1", "hydra.sweep.subdir=${scenario.name}", "run.report=false",
+                f"hydra.sweep.dir={d}", cwd=tmp_path)
+    assert p.returncode == 2 and "hydra.sweep.subdir" in p.stderr
+    assert not d.exists()
+
+
+def test_a_run_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "afile"
+    f.write_text("keep me")
+    p = cityres("scenario=none", "run.report=false", f"hydra.run.dir={f}", cwd=tmp_path)
+    assert p.returncode == 2 and "is a file, not a folder" in p.stderr and "Traceback" not in p.stderr
+    assert f.read_text() == "keep me"

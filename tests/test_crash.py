@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -54,12 +55,14 @@ def test_a_killed_run_leaves_earlier_runs_intact_and_itself_unfinished(tmp_path:
 def test_a_failing_sweep_job_keeps_the_others_and_the_collection_lists_it(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     # The second job places a fire station on a node the district does not have.
-    p = cityres("-m", "run.horizon_s=3600", "run.report=false", "city.fire.station_nodes=[5],[999999]",
+    p = cityres("-m", "run.horizon_s=7200", "run.report=false", "city.fire.station_nodes=[5],[999999]",
                 f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert p.returncode != 0
     assert "city.fire.station_nodes[0]: node 999999 does not exist" in p.stderr
-    assert (sweep / "0" / "summary.json").is_file()
-    assert not (sweep / "1").exists() or not (sweep / "1" / "summary.json").exists()
-    table = collect([sweep]).table
-    assert sorted(table["status"]) == ["missing", "ok"]
-    assert len(table) == 2
+    assert "Traceback" not in p.stderr, p.stderr[-3000:]
+    assert json.loads((sweep / "0" / "summary.json").read_text())["status"] == "ok"
+    assert json.loads((sweep / "1" / "summary.json").read_text())["status"] == "failed"
+    assert not (sweep / "1" / "events.csv").exists()
+    table = collect([sweep]).table.set_index("job")
+    assert list(table["status"]) == ["ok", "failed"]
+    assert "node 999999 does not exist" in table.loc[1, "error"]
