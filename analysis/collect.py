@@ -402,6 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="recompute the headline metrics from the tables instead of reading summary.json")
     ap.add_argument("--no-parquet", action="store_true", help="write CSV only")
     args = ap.parse_args(argv)
+    missing = [d for d in args.dirs if not Path(d).is_dir()]
+    if missing:  # a mistyped path: say so, and write no table into a folder made up for it
+        print(f"cityres-collect: no such folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     coll = collect(args.dirs, recompute=args.recompute)
     out = Path(args.output) if args.output else (Path(args.dirs[0]) if len(args.dirs) == 1 else Path()) / "runs.csv"
     c = counts(coll)

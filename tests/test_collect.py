@@ -123,4 +123,6 @@ def test_cli_writes_csv_and_reports_problems(sweep: Path, capsys: pytest.Capture
 def test_cli_without_runs_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path)]) == 1
     assert "no run folders" in capsys.readouterr().err
-    assert main([str(tmp_path / "nope")]) == 1
+    assert main([str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()  # no table written into a folder made up for a typo
