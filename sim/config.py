@@ -800,14 +800,14 @@ def _windows_within(cfg: Config) -> None:
     """A scenario of the run must be able to happen before the horizon (random hazards, the storm)."""
     sc, horizon = cfg.scenario, cfg.run.horizon_s
     active = set(sc.parts) if sc.name == "compound" else {sc.name}
-    random = {"pipe_burst": (sc.pipe_burst, not sc.pipe_burst.bursts),
-              "power_outage": (sc.power_outage, not sc.power_outage.faults),
-              "gas_leak": (sc.gas_leak, not sc.gas_leak.leaks)}
-    for name, (part, drawn) in random.items():
+    # name -> (window start, whether the hazards are drawn at random in the window)
+    random = {"pipe_burst": (sc.pipe_burst.window_start_s, not sc.pipe_burst.bursts),
+              "power_outage": (sc.power_outage.window_start_s, not sc.power_outage.faults),
+              "gas_leak": (sc.gas_leak.window_start_s, not sc.gas_leak.leaks)}
+    for name, (start_s, drawn) in random.items():
         if name in active and drawn:
-            _check(part.window_start_s < horizon, f"scenario.{name}.window_start_s",
-                   f"{part.window_start_s:g} s is not before the horizon run.horizon_s={horizon:g}: "
-                   "no hazard could happen")
+            _check(start_s < horizon, f"scenario.{name}.window_start_s",
+                   f"{start_s:g} s is not before the horizon run.horizon_s={horizon:g}: no hazard could happen")
     if "waterlogging" in active:
         start = sc.waterlogging.storm.start_s
         _check(start < horizon, "scenario.waterlogging.storm.start_s",
