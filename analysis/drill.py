@@ -199,7 +199,7 @@ def build_drill(run: Run, options: DrillOptions | None = None, playbook: dict[st
         chosen, missed = select(cands, None, max(1, slots))
     else:
         chosen, missed = select(cands, cap)
-    held = contingencies(ctx, chosen, roles, t1)
+    held = contingencies(ctx, chosen, roles, t0, t1)
     touched = tuple(r for r in roles if any(c.receiver == r for c in cands))
     warnings = tuple(f"role {r!r} is reached by the scenario but no inject for it fits "
                      f"({cap} per hour{', tabletop slots' if etype == 'tabletop' else ''})" for r in missed)

@@ -306,5 +306,7 @@ def fmt_clock(t: datetime) -> str:
 
 
 def fmt_elapsed(seconds: float) -> str:
-    m = int(seconds // 60)
-    return f"T+{m // 60}:{m % 60:02d}"
+    """``T+1:05`` after STARTEX, ``T-0:54`` before it (whole minutes, truncated towards STARTEX)."""
+    m = int(abs(seconds) // 60)
+    sign = "-" if seconds < 0 and m else "+"
+    return f"T{sign}{m // 60}:{m % 60:02d}"

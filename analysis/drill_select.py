@@ -703,11 +703,14 @@ def _anchor(ctx: Context, rule: dict[str, Any], inc: dict[str, Any]) -> Group | 
     return None
 
 
-def contingencies(ctx: Context, chosen: Sequence[Cand], roles: Sequence[str], t1: float) -> list[Cand]:
+def contingencies(ctx: Context, chosen: Sequence[Cand], roles: Sequence[str], t0: float,
+                  t1: float) -> list[Cand]:
     """Contingency injects, anchored on events of the incidents the script already holds (best first).
 
-    Each is due ``offset_s`` after its anchor and kept only if that is before
-    ENDEX (``t1``); ``max`` caps how many of one kind the script holds, and
+    Each is due ``offset_s`` after its anchor and kept only if that falls
+    inside the exercise, from STARTEX (``t0``) to ENDEX (``t1``): a scripted
+    incident may have started before STARTEX, and a contingency due then could
+    never be delivered. ``max`` caps how many of one kind the script holds, and
     ``one_per_type`` spreads them over incident types.
     """
     best: dict[int, float] = {}
@@ -729,7 +732,7 @@ def contingencies(ctx: Context, chosen: Sequence[Cand], roles: Sequence[str], t1
                 continue
             receiver = _by_type(rule["receiver"], itype)
             t = anchor.t_s + float(rule.get("offset_s", 0))
-            if receiver in roles and t <= t1:
+            if receiver in roles and t0 <= t <= t1:
                 out.append(Cand(rule, pos, anchor, inc, _by_type(rule["sender"], itype), receiver,
                                 _by_type(rule["mode"], itype), _score(ctx, rule, inc), t))
                 n += 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.drill import DrillOptions, build_drill, main, write_drill
-from analysis.drill_playbook import FIELDS, PlaybookError, load_playbook
+from analysis.drill_playbook import FIELDS, PlaybookError, fmt_elapsed, load_playbook
 from analysis.drill_render import checklist_rows, file_names, inject_rows, render_html, render_markdown
 from analysis.rundir import load_run
 from sim.log import EVENT_COLUMNS, EVENT_KINDS, HAZARD_COLUMNS, INCIDENT_COLUMNS, SERVICE_COLUMNS
@@ -80,9 +80,10 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple | dict]) ->
             w.writerow([r[c] for c in header] if isinstance(r, dict) else r)
 
 
-def make_run(root: Path, policy: str = "baseline", zone_name: str = "Ninghai Subdistrict") -> Path:
-    _write_csv(root / "incidents.csv", INCIDENT_COLUMNS, INCIDENTS)
-    _write_csv(root / "events.csv", EVENT_COLUMNS, EVENTS)
+def make_run(root: Path, policy: str = "baseline", zone_name: str = "Ninghai Subdistrict",
+             incidents: list[dict] | None = None, events: list[tuple] | None = None) -> Path:
+    _write_csv(root / "incidents.csv", INCIDENT_COLUMNS, INCIDENTS if incidents is None else incidents)
+    _write_csv(root / "events.csv", EVENT_COLUMNS, EVENTS if events is None else events)
     _write_csv(root / "service.csv", SERVICE_COLUMNS, [(0, "water", 1, 0, 1000, "start"),
                                                         (3600, "water", 0.88, 120, 1000, "water.pipe.P7 burst"),
                                                         (20000, "water", 1, 0, 1000, "water.pipe.P7 restored")])
@@ -275,6 +276,39 @@ def test_contingency_injects_cover_delay_second_ignition_and_road_closing(run_di
     delayed = [c for c in drill.contingencies if c.rule == "unit_delayed"]
     assert {c.event_kind for c in delayed} == {"enroute"}
     assert len({c.incident_type for c in delayed}) == len(delayed)  # one per incident type
+
+
+def test_contingencies_due_before_startex_are_left_out(tmp_path: Path, playbook: dict) -> None:
+    """The fire now starts at 06:50, before STARTEX (07:20): it is still scripted by its end (fire_out),
+    but a delayed engine or a second ignition due before STARTEX could never be delivered."""
+    shift = -3000.0
+    incidents = [dict(r) for r in INCIDENTS]
+    fire = incidents[1]
+    for k in ("t_occur_s", "t_report_s", "t_dispatch_s", "t_enroute_s", "t_arrival_s", "t_unit_dispatch_s"):
+        fire[k] += shift
+    events = [(t + shift if inc == 2 and kind not in ("control", "clear", "close") else t, kind, scope, inc, v, n)
+              for t, kind, scope, inc, v, n in EVENTS]
+    events.sort(key=lambda e: e[0])
+    root = make_run(tmp_path / "early", incidents=incidents, events=events)
+    for etype in ("functional", "tabletop"):
+        drill = _drill(root, playbook, lang="en", exercise_type=etype)
+        assert 2 in {i.incident for i in drill.injects}  # the fire is in the script ...
+        assert 2 not in {c.incident for c in drill.contingencies}  # ... but its contingencies were due too early
+        t0 = min(i.t_s for i in drill.injects)
+        for c in drill.contingencies:
+            assert c.t_s >= t0 and c.elapsed_s >= 0
+    # the same fire inside the window keeps them
+    assert {"unit_delayed", "second_ignition"} <= {c.rule for c in _drill(make_run(tmp_path / "in"), playbook,
+                                                                          lang="en").contingencies
+                                                    if c.incident == 2}
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "T+0:00"), (59, "T+0:00"), (60, "T+0:01"), (3900, "T+1:05"), (36000, "T+10:00"),
+    (-30, "T+0:00"), (-60, "T-0:01"), (-3240, "T-0:54"), (-3960, "T-1:06"),
+])
+def test_elapsed_time_keeps_its_sign(seconds: float, text: str) -> None:
+    assert fmt_elapsed(seconds) == text
 
 
 def test_pressure_monitoring_reports_come_from_the_platform(tmp_path: Path, playbook: dict) -> None:
