@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.drill_flood import RAINSTORM
 from analysis.drill_playbook import LANGS, TYPES, Playbook, PlaybookError, load_playbook
 from analysis.drill_select import (
     HOUR_S,
@@ -111,6 +112,7 @@ class Inject:
     target_text: str
     notes: str = ""
     trigger: str = ""
+    hazard: str = ""  # the hazard id when the event is the storm's own (no incident; incident < 0)
 
     @property
     def event_line(self) -> int:
@@ -283,18 +285,22 @@ def _inject(ctx: Context, c: Cand, label: str, held: bool, ex0: datetime, elapse
     if jump is not None:
         notes.insert(0, pb.label("time_jump", skip=pb.duration(jump)))
     g = c.group
+    storm = iid < 0
+    ref = (pb.label("storm_event_ref", line=g.index + 2, event=pb.name("events", g.kind), scope=g.scope)
+           if storm else pb.label("event_ref", line=g.index + 2, event=pb.name("events", g.kind), scope=g.scope,
+                                  incident=iid))
     return Inject(
         label=label, contingency=held, rule=str(rule["id"]), t_s=c.t_s, event_t_s=g.t_s, event_index=g.index,
         event_kind=g.kind, event_scope=g.scope, incident=iid, incident_type=itype,
         sender=c.sender, receiver=c.receiver, mode=c.mode, score=c.score,
         scenario_clock=ctx.scenario(c.t_s), exercise_clock=ex0 + timedelta(seconds=elapsed), elapsed_s=elapsed,
         objectives=objectives,
-        event_ref=pb.label("event_ref", line=g.index + 2, event=pb.name("events", g.kind), scope=g.scope,
-                           incident=iid),
+        event_ref=ref,
         sender_name=pb.name("senders", c.sender), receiver_name=pb.name("roles", c.receiver),
         mode_name=pb.name("modes", c.mode), message=pb.text(rule["message"], **f), actions=pb.texts(rule["actions"]),
         objective_text=objective_text, target_text=target_text, notes="\n".join(notes),
         trigger=pb.text(rule["trigger"], **f) if held else "",
+        hazard=str(c.inc["source"]) if storm else "",
     )
 
 
@@ -335,7 +341,10 @@ def _checklist(ctx: Context, injects: Sequence[Inject]) -> tuple[CheckItem, ...]
         iids: list[int] = g["iids"]
         observed = _observed(ctx, obj["metric"], iids)
         target = ctx.target(obj, observed, iids[0] if len(iids) == 1 else None)
-        if len(iids) == 1:
+        if len(iids) == 1 and iids[0] < 0:
+            inc = ctx.incidents[iids[0]]
+            applies = pb.label("applies_storm", type=pb.name("incident_types", inc["type"]), hazard=inc["source"])
+        elif len(iids) == 1:
             inc = ctx.incidents[iids[0]]
             applies = pb.label("applies_incident", incident=iids[0], type=pb.name("incident_types", inc["type"]),
                                zone=ctx.zone(str(inc["zone"])))
@@ -376,10 +385,17 @@ def _scenario_text(ctx: Context, t0: float, t1: float, etype: str, cap: int) -> 
             # consequences of a hazard (elevator entrapments of a power cut, a gas fire): counted, not narrated
             knock_on[str(inc["type"])] = knock_on.get(str(inc["type"]), 0) + 1
             continue
-        group = ctx.first(int(inc["incident"]), "occur") or ctx.first(int(inc["incident"]), "report")
+        group = (ctx.first(int(inc["incident"]), "occur") or ctx.first(int(inc["incident"]), "report")
+                 or ctx.first(int(inc["incident"]), "rain_start"))
         if group is None:
             continue
         f = ctx.fields(inc, group)
+        if inc["type"] == RAINSTORM:
+            warned = ctx.first(int(inc["incident"]), "warning") is not None
+            out.append(pb.label("scene_rainstorm", **f) + pb.label("scene_rain_warned" if warned
+                                                                   else "scene_rain_unwarned", **f)
+                       + pb.label("scene_rain_outcome", **f))
+            continue
         if inc["type"] != "water_main_break":
             own = f"scene_{inc['type']}"
             if ctx.detection_of(int(inc["incident"])) == "gas_monitoring" and f"{own}_alarm" in pb.data["labels"]:

@@ -61,15 +61,23 @@ FIELDS = frozenset(
         "building", "floor", "location", "detect_how", "floors_untenable", "untenable_floors",
         "second_alarm_floors", "water_source", "first_water_clock", "first_water_after", "exposed",
         "casualties", "occupants",
+        # the rainstorm (analysis.drill_flood.Storm.fields)
+        "rain_total", "rain_duration", "rain_start_clock", "rain_end_clock", "peak_mm_h", "peak_clock",
+        "wettest_hour", "return_period", "signal", "warning_clock", "warning_lead", "n_points",
+        "first_point_clock", "max_depth", "points", "n_points_here", "depth", "points_now", "closed_now",
+        "n_closed", "n_closed_underpasses", "n_preclosed", "links", "n_links", "underpass", "trapped_here",
+        "trapped_total", "trapped_text", "people_total", "pump_calls", "n_pump_trucks", "pump_wait_max",
+        "flood_over_clock", "flood_over_text", "flood_duration", "signal_reached",
+        "peak_step", "point", "point_depth", "underpasses", "n_underpasses", "underpass_depth",
     }
 )
 
 _NAMED = ("roles", "senders", "modes", "events", "incident_types", "severity", "unit_kinds", "materials",
           "road_classes", "scenarios", "policies", "exercise_types", "fire_locations")
-_REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places", "objectives", "injects", "contingencies",
-             "phrases", "labels")
+_REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places", "flood", "objectives", "injects",
+             "contingencies", "phrases", "labels")
 _WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
-                   "total_min", "total_max", "note_contains", "note_excludes", "feeds"})
+                   "total_min", "total_max", "note_contains", "note_excludes", "feeds", "underpass"})
 
 
 class PlaybookError(ValueError):
@@ -195,6 +203,16 @@ class _Checker:
             v = (defaults.get("tabletop") or {}).get(key)
             if not isinstance(v, int | float) or v <= 0:
                 raise self.fail(f"defaults.tabletop.{key}", f"expected a positive number, got {v!r}")
+        signals = (d["flood"] or {}).get("signals") if isinstance(d["flood"], dict) else None
+        if not isinstance(signals, list) or not signals:
+            raise self.fail("flood.signals", "expected a list of {key, hours, mm}, highest signal first")
+        for i, sig in enumerate(signals):
+            ok = isinstance(sig, dict) and isinstance(sig.get("key"), str) and all(
+                isinstance(sig.get(k), int | float) and sig[k] > 0 for k in ("hours", "mm"))
+            if not ok:
+                raise self.fail(f"flood.signals[{i}]", "expected {key: name, hours: > 0, mm: > 0}")
+            if f"signal_{sig['key']}" not in d["phrases"]:
+                raise self.fail(f"flood.signals[{i}].key", f"no phrase 'signal_{sig['key']}' names it")
         for k, obj in d["objectives"].items():
             for part in ("name", "text", "capability", "source"):
                 self.text(f"objectives.{k}.{part}", obj.get(part))

@@ -58,7 +58,7 @@ def inject_rows(drill: Drill) -> list[list[str]]:
             inj.label, lab["kind_contingency" if inj.contingency else "kind_inject"], fmt_clock(inj.exercise_clock),
             fmt_elapsed(inj.elapsed_s), fmt_clock(inj.scenario_clock), inj.sender_name, inj.receiver_name,
             inj.mode_name, inj.message, _actions(inj), inj.objective_text, inj.target_text, inj.trigger, inj.notes,
-            inj.event_ref, str(inj.event_line), inj.event_scope, str(inj.incident), f"{inj.event_t_s:.3f}",
+            inj.event_ref, str(inj.event_line), inj.event_scope, inj.hazard or str(inj.incident), f"{inj.event_t_s:.3f}",
         ])
     return rows
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.drill_flood import Storm, storm_incidents, storm_owner
 from analysis.drill_playbook import LANGS, Playbook, fmt_clock
 from analysis.metrics import fractile, response_components
 from analysis.rundir import Run, run_horizon
@@ -130,6 +131,9 @@ class Context:
         self.detection = next((det["policies"][t] for t in tokens if t in (det.get("policies") or {})),
                               det["default"])
         self.incidents = {int(r["incident"]): r for r in run.incidents.to_dict("records")}
+        # a rainstorm logs its milestones without an incident: one record stands for each (analysis.drill_flood)
+        self.storms = storm_incidents(run)
+        self.incidents.update(self.storms)
         comps = response_components(run.incidents)
         self.components = {int(r["incident"]): r for r in comps.to_dict("records")}
         self.groups = self._groups()
@@ -153,6 +157,7 @@ class Context:
                 self.building_zone.setdefault(parts[1], str(r["zone"]))
             elif parts[:2] == ["buildings", "highrise"] and len(parts) > 2:
                 self.building_zone.setdefault(parts[2], str(r["zone"]))
+        self.storm = Storm(self, run) if self.storms else None
 
     def _outages(self, causes: list[str]) -> dict[str, float] | None:
         """Customers each burst main cut off: the rises in service.csv whose cause names it.
@@ -184,14 +189,18 @@ class Context:
     def _groups(self) -> dict[tuple[int, str], list[Group]]:
         """Events by (incident, kind), split by time, in time order; rows keep their place in events.csv."""
         ev = self.run.events
-        rows = sorted((float(t), i) for i, (t, inc) in enumerate(zip(ev["t_s"], ev["incident"], strict=True))
-                      if _num(inc) is not None)
         cols = {c: ev[c].tolist() for c in ("kind", "scope", "incident", "value", "note")}
+        owner: list[int | None] = []
+        for t, inc, kind, note in zip(ev["t_s"], cols["incident"], cols["kind"], cols["note"], strict=True):
+            n = _num(inc)
+            owner.append(int(n) if n is not None else storm_owner(self.storms, str(kind),
+                                                                   note if _present(note) else "", float(t)))
+        rows = sorted((float(t), i) for i, t in enumerate(ev["t_s"]) if owner[i] is not None)
         bucket: dict[tuple[int, str, float, str], list[int]] = {}
         for t, i in rows:
             kind = str(cols["kind"][i])
             cls = component_class(str(cols["scope"][i])) if kind in SPLIT_KINDS else ""
-            bucket.setdefault((int(cols["incident"][i]), kind, t, cls), []).append(i)
+            bucket.setdefault((int(owner[i] or 0), kind, t, cls), []).append(i)
         out: dict[tuple[int, str], list[Group]] = {}
         for (inc, kind, t, _), idx in bucket.items():
             first = idx[0]
@@ -255,6 +264,13 @@ class Context:
         if len(parts) < 4 or parts[0] != "units":
             return scope
         return self.pb.phrase("unit", kind=self.pb.name("unit_kinds", parts[1]), unit_id=".".join(parts[2:]))
+
+    def underpass(self, group: Group) -> bool:
+        """Does the group close, open or trap in an underpass (``roads.link.N`` with ``underpass`` set)?"""
+        if self.storm is None:
+            return False
+        scopes = [*group.scopes, str(self.incidents[group.incident]["scope"])]
+        return any(s.startswith("roads.link.") and int(s.rsplit(".", 1)[-1]) in self.storm.underpass for s in scopes)
 
     def zone(self, zone: str) -> str:
         return self.pb.place(str(self.zones.get(zone, zone)))
@@ -363,6 +379,8 @@ class Context:
             "restore_clock": self.clock(restored) if restored is not None else pb.phrase("not_restored"),
         }
         f.update(self._hazard_fields(inc, group))
+        if self.storm is not None:
+            f.update(self.storm.fields(inc, group))
         f.update(extra)
         return f
 
@@ -568,6 +586,7 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
         or ("customers_min" in when and out < when["customers_min"])
         or ("customers_max" in when and out > when["customers_max"])
         or ("scope_prefix" in when and not group.scope.startswith(str(when["scope_prefix"])))
+        or ("underpass" in when and ctx.underpass(group) != bool(when["underpass"]))
     )
 
 

@@ -1,0 +1,176 @@
+"""Drill scripts of a rainstorm: the storm's own events become injects and the scenario text.
+
+The waterlogging scenario is simulated once without and once with the early
+warning policy; the scripts must describe the storm with the run's numbers,
+carry injects for its key moments (warning, first flooding point, underpass
+closure, trapped vehicles, pump trucks, rain over, flood over) and point each
+back at its events.csv row.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.drill import Drill, DrillOptions, build_drill
+from analysis.drill_playbook import load_playbook
+from analysis.drill_render import render_markdown, write_files
+from analysis.rundir import load_run
+from sim.config import Config
+from sim.runner import simulate
+
+
+def _simulate(root: Path, warning: bool) -> Path:
+    cfg = Config()
+    cfg.scenario.name = "waterlogging"
+    cfg.scenario.waterlogging.dry_twin = False
+    cfg.seed = 0
+    cfg.run.report = False
+    if warning:
+        cfg.policy.name = "baseline+early_warning"
+        cfg.policy.early_warning.enabled = True
+    summary = simulate(cfg, root)
+    assert summary["status"] == "ok", summary.get("error")
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("flood_runs")
+    # folder names are printed in the overview: not words the raw-key check looks for
+    return {"baseline": _simulate(root / "run0", False), "warning": _simulate(root / "run1", True)}
+
+
+@pytest.fixture(scope="module")
+def playbook() -> dict:
+    return load_playbook()
+
+
+@pytest.fixture(scope="module")
+def drills(runs: dict[str, Path], playbook: dict) -> dict[tuple[str, str], Drill]:
+    return {(name, lang): build_drill(load_run(path), DrillOptions(lang=lang), playbook)
+            for name, path in runs.items() for lang in ("zh", "en")}
+
+
+def _storm_numbers(run_dir: Path) -> dict[str, int]:
+    run = load_run(run_dir)
+    ev, inc = run.events, run.incidents
+    closed = ev[(ev["kind"] == "road_close") & (ev["note"] == "flood")]
+    return {
+        "rain": round(float(ev.loc[ev["kind"] == "rain_start", "value"].iloc[0])),
+        "points": int((ev["kind"] == "flood_point").sum()),
+        "closed": int(closed["scope"].nunique()),
+        "trapped": int((inc["type"] == "vehicle_trapped").sum()),
+        "pumping": int((inc["type"] == "flood_pumping").sum()),
+    }
+
+
+@pytest.mark.parametrize("name", ["baseline", "warning"])
+def test_scenario_text_describes_the_storm_with_the_runs_numbers(runs: dict[str, Path], drills: dict,
+                                                                 name: str) -> None:
+    n = _storm_numbers(runs[name])
+    assert n["points"] > 0 and n["closed"] > 0
+    zh = drills[(name, "zh")]
+    storm = next(line for line in zh.scenario if "强降雨" in line)
+    assert f"累计雨量约{n['rain']}毫米" in storm
+    assert f"全区共{n['points']}处" in storm and f"{n['closed']}个路段因积水过深封闭" in storm
+    assert f"共接到{n['pumping']}处抢排任务" in storm
+    trapped = f"{n['trapped']}辆车在" if n["trapped"] else "无车辆涉水被困"
+    assert trapped in storm
+    assert ("发布预警" in storm) == (name == "warning")
+    # the knock-on line now follows the storm it refers to
+    assert zh.scenario.index(storm) < next(i for i, s in enumerate(zh.scenario) if s.startswith("由上述事件引发"))
+    assert zh.title.startswith("模拟城区（参照鼓楼区）暴雨城市内涝")
+    en = drills[(name, "en")]
+    storm_en = next(line for line in en.scenario if "intense storm" in line)
+    assert f"about {n['rain']} mm in all" in storm_en and f"{n['points']} in all" in storm_en
+
+
+def test_baseline_script_carries_the_key_flood_moments(runs: dict[str, Path], drills: dict) -> None:
+    ev = load_run(runs["baseline"]).events
+    for lang in ("zh", "en"):
+        drill = drills[("baseline", lang)]
+        by_rule = {i.rule: i for i in drill.injects}
+        assert {"rain_onset", "first_flood_point", "underpass_flooded", "vehicles_trapped_order", "no_pump_truck",
+                "rain_over", "flood_over_command"} <= set(by_rule)
+        assert "rain_warning" not in by_rule  # no warning without the policy
+        first = ev[ev["kind"] == "flood_point"].iloc[0]
+        assert by_rule["first_flood_point"].event_t_s == pytest.approx(float(first["t_s"]))
+        assert {"traffic_police", "fire_station", "street_station", "district_command"} <= {
+            i.receiver for i in drill.injects}
+        assert not drill.warnings
+    zh = {i.rule: i for i in drills[("baseline", "zh")].injects}
+    assert "下穿通道" in zh["underpass_flooded"].message and "排涝车" in zh["no_pump_truck"].message
+
+
+def test_warning_script_starts_from_the_warning_and_closes_the_underpasses(runs: dict[str, Path],
+                                                                           drills: dict) -> None:
+    ev = load_run(runs["warning"]).events
+    warn = ev[ev["kind"] == "warning"].iloc[0]
+    pre = ev[(ev["kind"] == "road_close") & ev["note"].astype(str).str.startswith("early warning")]
+    for lang in ("zh", "en"):
+        drill = drills[("warning", lang)]
+        by_rule = {i.rule: i for i in drill.injects}
+        assert {"rain_warning", "rain_warning_street", "underpass_preclosed"} <= set(by_rule)
+        assert by_rule["rain_warning"].event_t_s == pytest.approx(float(warn["t_s"]))
+        assert min(i.t_s for i in drill.injects) <= float(warn["t_s"])
+        assert str(len(pre)) in by_rule["underpass_preclosed"].message
+    zh = {i.rule: i for i in drills[("warning", "zh")].injects}
+    assert "暴雨红色预警信号" in zh["rain_warning"].message  # 115 mm in 2 h: over 100 mm in 3 h
+
+
+@pytest.mark.parametrize("name", ["baseline", "warning"])
+def test_every_inject_maps_back_to_its_event(runs: dict[str, Path], drills: dict, name: str) -> None:
+    ev = load_run(runs[name]).events
+    for lang in ("zh", "en"):
+        for inj in drills[(name, lang)].injects + drills[(name, lang)].contingencies:
+            row = ev.iloc[inj.event_index]
+            assert row["kind"] == inj.event_kind and str(row["scope"]) == inj.event_scope
+            assert float(row["t_s"]) == pytest.approx(inj.event_t_s)
+            if inj.incident < 0:  # the storm's own events carry no incident
+                assert pd.isna(row["incident"]) and inj.hazard == "H1"
+            else:
+                assert int(row["incident"]) == inj.incident and inj.hazard == ""
+            assert inj.t_s >= inj.event_t_s
+
+
+@pytest.mark.parametrize("name", ["baseline", "warning"])
+def test_no_raw_keys_in_the_chinese_script(drills: dict, playbook: dict, name: str) -> None:
+    drill = drills[(name, "zh")]
+    keys = {"waterlogging", "early_warning", "rainstorm", "vehicle_trapped", "people_trapped", "flood_pumping",
+            "pump_truck", "rain_start", "flood_point", "unknown", "不详"}
+    for section in ("roles", "senders", "modes", "events", "incident_types", "unit_kinds", "scenarios", "policies"):
+        keys |= {str(k) for k in playbook[section] if len(str(k)) > 3}
+    texts = [drill.title, *drill.scenario, *drill.objectives, *(v for _, v in drill.overview)]
+    for inj in drill.injects + drill.contingencies:
+        texts += [inj.message, *inj.actions, inj.objective_text, inj.target_text, inj.notes, inj.trigger]
+    for text in texts:
+        for key in keys:
+            assert not re.search(rf"(?<![A-Za-z0-9_]){re.escape(key)}(?![A-Za-z0-9_])", text), (key, text)
+        assert "{" not in text and "units." not in text and "nan" not in text, text
+    c = next(c for c in drill.checklist if c.applies_to.startswith("暴雨内涝"))
+    assert "H1" in c.applies_to
+
+
+def test_what_the_runs_produce_is_named(runs: dict[str, Path], playbook: dict) -> None:
+    """Unit kinds and incident types created while running (pump trucks exist only with rain)."""
+    for path in runs.values():
+        run = load_run(path)
+        kinds = {s.split(".")[1] for s in run.events["scope"].astype(str) if s.startswith("units.")}
+        assert "pump_truck" in kinds
+        assert not kinds - set(playbook["unit_kinds"]), kinds - set(playbook["unit_kinds"])
+        types = set(run.incidents["type"].astype(str))
+        assert not types - set(playbook["incident_types"]), types - set(playbook["incident_types"])
+
+
+def test_flood_script_is_deterministic(runs: dict[str, Path], playbook: dict, tmp_path: Path) -> None:
+    for lang in ("zh", "en"):
+        for etype in ("functional", "tabletop"):
+            opts = DrillOptions(lang=lang, exercise_type=etype)
+            a = write_files(build_drill(load_run(runs["warning"]), opts, playbook), tmp_path / "a")
+            b = write_files(build_drill(load_run(runs["warning"]), opts, playbook), tmp_path / "b")
+            assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert "暴雨" in render_markdown(build_drill(load_run(runs["warning"]), DrillOptions(lang="zh"), playbook))
