@@ -203,6 +203,11 @@ class _Checker:
             v = (defaults.get("tabletop") or {}).get(key)
             if not isinstance(v, int | float) or v <= 0:
                 raise self.fail(f"defaults.tabletop.{key}", f"expected a positive number, got {v!r}")
+        if not isinstance(d["scoring"], dict):
+            raise self.fail("scoring", "expected a mapping")
+        for key, v in d["scoring"].items():
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise self.fail(f"scoring.{key}", f"expected a finite number >= 0, got {v!r}")
         signals = (d["flood"] or {}).get("signals") if isinstance(d["flood"], dict) else None
         if not isinstance(signals, list) or not signals:
             raise self.fail("flood.signals", "expected a list of {key, hours, mm}, highest signal first")
@@ -236,6 +241,22 @@ class _Checker:
             self.text(f"labels.{k}", v, listed=k.endswith("_list"))
 
 
+def _known_keys(source: str, own: Any, shipped: dict[str, Any], sections: tuple[str, ...]) -> None:
+    """The settings sections of a playbook file name only settings the shipped playbook has
+    (a misspelt one would be ignored without a word)."""
+    def walk(key: str, mine: Any, base: Any) -> None:
+        if not (isinstance(mine, dict) and isinstance(base, dict)):
+            return
+        for k, v in mine.items():
+            if k not in base:
+                raise PlaybookError(f"{source}: {key}.{k}: unknown setting; known: {sorted(base)}")
+            walk(f"{key}.{k}", v, base[k])
+
+    if isinstance(own, dict):
+        for section in sections:
+            walk(section, own.get(section), shipped.get(section))
+
+
 def load_playbook(path: str | Path | None = None) -> dict[str, Any]:
     """The shipped playbook, with the file at ``path`` (if any) merged over it, checked.
 
@@ -248,7 +269,9 @@ def load_playbook(path: str | Path | None = None) -> dict[str, Any]:
         p = Path(path)
         if not p.is_file():
             raise PlaybookError(f"{p}: playbook file not found")
-        data = _merge(data, _read_yaml(p))
+        own = _read_yaml(p)
+        _known_keys(str(p), own, data, ("defaults", "scoring"))
+        data = _merge(data, own)
         source = str(p)
     _Checker(source, data).run()
     return data

@@ -351,6 +351,17 @@ def test_playbook_override_and_errors(run_dir: Path, tmp_path: Path) -> None:
                     "     message: {zh: a, en: a}, actions: {zh: [a], en: [a]}, objectives: []}\n", encoding="utf-8")
     with pytest.raises(PlaybookError, match=r"injects\[0\]\.sender.*'nobody'"):
         load_playbook(typo)
+    for name, text, match in (
+        ("lead.yaml", "defaults:\n  lead_tim: 600\n", r"defaults\.lead_tim: unknown setting"),
+        ("ttx.yaml", "defaults:\n  tabletop: {duraton_s: 600}\n", r"defaults\.tabletop\.duraton_s: unknown"),
+        ("score.yaml", "scoring:\n  hazard_bonus: .nan\n", r"scoring\.hazard_bonus: expected a finite number"),
+        ("neg.yaml", "scoring:\n  severity_weight: -1\n", r"scoring\.severity_weight"),
+        ("new.yaml", "scoring:\n  hazard_bonu: 3\n", r"scoring\.hazard_bonu: unknown setting"),
+    ):
+        f = tmp_path / name
+        f.write_text(text, encoding="utf-8")
+        with pytest.raises(PlaybookError, match=match):
+            load_playbook(f)
 
 
 def test_cli(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
