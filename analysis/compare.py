@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis.collect import Collection, collect, counts, describe_problems
 from analysis.inference import (
+    BOOTSTRAP_MIN_N,
     METHODS,
     Difference,
     Interval,
@@ -143,6 +144,7 @@ class Comparison:
     crn: dict[str, tuple[int, int]]
     constant: list[str]
     notes: list[str]
+    resamples: int = 10_000
 
     @property
     def others(self) -> list[str]:
@@ -295,8 +297,15 @@ def compare(
                      "the first of each is used.")
     chosen_metrics, constant = _metrics(coll, runs, metrics)
     results = [_result(m, runs, pair_on, options, level, method, precision, resamples) for m in chosen_metrics]
+    refused = sorted({d.n for r in results for d in r.differences.values() if d.note})
+    if refused:
+        seeds = " or ".join(str(n) for n in refused)
+        notes.append(f"Bootstrap asked for, but {seeds} paired seeds are fewer than the {BOOTSTRAP_MIN_N} a "
+                     "percentile bootstrap needs: over so few seeds it covers far less than its level (about 75 % "
+                     "for a nominal 95 % at 3 seeds) and its p-values are meaningless, so those differences use "
+                     "the paired t interval and t-test.")
     return Comparison(coll, by_axes, pair_on, base_label, options, runs, results, level, method, precision,
-                      _crn(runs, pair_on), constant, notes)
+                      _crn(runs, pair_on), constant, notes, resamples)
 
 
 def _metrics(coll: Collection, runs: pd.DataFrame, metrics: Sequence[str] | None) -> tuple[list[str], list[str]]:
@@ -359,7 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help=f"headline metric to compare (repeatable; the first leads the findings; default: "
                          f"{', '.join(DEFAULT_METRICS)})")
     ap.add_argument("--method", choices=sorted(METHODS), default="t",
-                    help="interval of the paired differences: paired t (default) or percentile bootstrap")
+                    help="interval of the paired differences: paired t (default) or percentile bootstrap "
+                         f"(from {BOOTSTRAP_MIN_N} paired seeds; with fewer, the paired t is used and the report "
+                         "says so)")
     ap.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     ap.add_argument("--precision", action="append", metavar="R%%|METRIC=VALUE",
                     help="target half-width for the replications-needed table: relative to the baseline mean "
@@ -369,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not 0 < args.level < 1:
         ap.error("--level must be between 0 and 1")
+    if args.resamples < 1:
+        ap.error("--resamples must be positive")
     try:
         base = parse_baseline(args.baseline)
         prec = parse_precision(args.precision)

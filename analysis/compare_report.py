@@ -32,7 +32,7 @@ from analysis.compare_figures import (
     service_band_figure,
 )
 from analysis.figures import png_bytes
-from analysis.inference import METHODS, Interval
+from analysis.inference import BOOTSTRAP_MIN_N, METHODS, Difference, Interval
 from analysis.replicates import Replicates, gather
 
 __all__ = ["FIGURES", "findings", "report_context", "write_comparison"]
@@ -94,15 +94,29 @@ def _ci(iv: Interval, dec: int, unit: str, sign: bool = False) -> str:
     return f"{_num(iv.low, dec, '', sign)} to {_num(iv.high, dec, unit, sign)}"
 
 
-def _p(p: float) -> str:
+def _p(p: float, floor: float = 0.0) -> str:
+    """A p-value for the reader, never finer than ``floor``, the smallest the method resolves."""
     if not math.isfinite(p):
         return "–"
+    if floor > 0 and p <= floor:
+        if floor < 0.001:
+            return "< 0.001"
+        e = math.floor(math.log10(floor))
+        return f"≤ {math.ceil(floor / 10.0**e) * 10.0**e:.{max(0, -e)}f}"  # one digit, rounded up
     return "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}"
 
 
-def _p_clause(p: float) -> str:
-    text = _p(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+def _p_clause(d: Difference) -> str:
+    text = _p(d.p_value, d.p_floor)
+    return f"p {text}" if text[0] in "<≤" else f"p = {text}"
+
+
+def _how(d: Difference) -> str:
+    """The interval's method and seeds, and why it is not the one asked for."""
+    how = f"{METHODS[d.method]}, {d.n} seeds"
+    if d.note:
+        how += f"; bootstrap refused: fewer than the {BOOTSTRAP_MIN_N} seeds it needs"
+    return how
 
 
 def _lower_first(label: str) -> str:
@@ -123,14 +137,14 @@ def _finding(cmp: Comparison, res: MetricResult, option: str) -> str:
         return f"{option}: {name} has {p.n} paired replication(s) with {cmp.baseline}: no interval."
     dec = _decimals(_ref(p))
     lvl = f"{round(100 * cmp.level)} % CI"
-    how = f"{METHODS[cmp.method]}, {p.n} seeds"
+    how = _how(d)
     rel = f", {100 * d.relative:+.1f} %".replace("-", "−") if math.isfinite(d.relative) else ""
     if p.width == 0 and p.estimate == 0:
         return f"{option} and {cmp.baseline} give identical {name} in all {p.n} paired seeds (difference 0)."
     if p.excludes_zero():
         verb = "lowers" if p.estimate < 0 else "raises"
         return (f"{option} {verb} {name} by {_num(abs(p.estimate), dec, unit)}{rel} against {cmp.baseline}: "
-                f"{lvl} {_ci(p, dec, unit, sign=True)} ({how}; {_p_clause(d.p_value)}).")
+                f"{lvl} {_ci(p, dec, unit, sign=True)} ({how}; {_p_clause(d)}).")
     return (f"{option} changes {name} by {_num(p.estimate, dec, unit, sign=True)}{rel} against {cmp.baseline}, "
             f"{lvl} {_ci(p, dec, unit, sign=True)} ({how}): the interval includes zero, no difference detectable.")
 
@@ -155,7 +169,7 @@ def _effects_rows(cmp: Comparison) -> list[dict[str, Any]]:
                 "diff": _num(d.paired.estimate, dec, unit, sign=True),
                 "rel": f"{100 * d.relative:+.1f} %".replace("-", "−") if math.isfinite(d.relative) else "–",
                 "paired": _ci(d.paired, dec, unit, sign=True),
-                "p": _p(d.p_value),
+                "p": _p(d.p_value, d.p_floor),
                 "unpaired": _ci(d.unpaired, dec, unit, sign=True),
                 "ratio": f"{ratio:.1f}×" if ratio else "–",
                 "n": d.n,
@@ -223,13 +237,26 @@ def _facts(cmp: Comparison) -> list[tuple[str, str]]:
         ("Baseline", cmp.baseline),
         ("Replications", ", ".join(sorted({str(n) for n in cmp.replications.values()})) + " per option"),
         ("Paired on", ", ".join(cmp.pair_on) or "nothing (unpaired)"),
-        ("Intervals", f"{round(100 * cmp.level)} %, {METHODS[cmp.method]}"),
+        ("Intervals", _intervals_fact(cmp)),
         ("Runs", f"{c['ok']} ok, {c['failed']} failed, {c['missing']} missing"),
     ]
     if "horizon_s" in runs:
         h = pd.to_numeric(runs["horizon_s"], errors="coerce").dropna().unique()
         facts.append(("Horizon", ", ".join(f"{v / 3600:g} h" for v in sorted(h))))
     return facts
+
+
+def _used(cmp: Comparison) -> list[str]:
+    """The methods that gave the paired intervals, in :data:`METHODS` order."""
+    used = {d.method for r in cmp.results for d in r.differences.values()}
+    return [m for m in METHODS if m in used] or [cmp.method]
+
+
+def _intervals_fact(cmp: Comparison) -> str:
+    text = f"{round(100 * cmp.level)} %, " + " and ".join(METHODS[m] for m in _used(cmp))
+    if cmp.method == "bootstrap" and "bootstrap" not in _used(cmp):
+        text += f" (bootstrap asked for; refused below {BOOTSTRAP_MIN_N} paired seeds)"
+    return text
 
 
 def report_context(cmp: Comparison) -> dict[str, Any]:
@@ -257,8 +284,9 @@ def report_context(cmp: Comparison) -> dict[str, Any]:
         "notes": cmp.notes,
         "constant": [metric_label(m)[0] for m in cmp.constant],
         "level": round(100 * cmp.level),
-        "method": METHODS[cmp.method],
-        "bootstrap": cmp.method == "bootstrap",
+        "method": " and ".join(METHODS[m] for m in _used(cmp)),
+        "bootstrap": "bootstrap" in _used(cmp),
+        "resamples": f"{cmp.resamples:,}",
     }
 
 
@@ -296,7 +324,7 @@ def _tables(cmp: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
         for o, d in res.differences.items():
             eff.append({"metric": res.metric, "option": o, "baseline": cmp.baseline, "n_pairs": d.n,
                         "difference": d.paired.estimate, "low": d.paired.low, "high": d.paired.high,
-                        "method": cmp.method, "p_value": d.p_value, "relative": d.relative,
+                        "method": d.method, "p_value": d.p_value, "p_floor": d.p_floor, "relative": d.relative,
                         "unpaired_low": d.unpaired.low, "unpaired_high": d.unpaired.high,
                         "baseline_mean": d.baseline_mean, "option_mean": d.option_mean, "level": cmp.level,
                         "target_half_width": res.target, "replications_paired": res.needed_paired.get(o),

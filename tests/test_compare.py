@@ -19,7 +19,15 @@ from scipy import stats
 
 from analysis.collect import Collection, collect
 from analysis.compare import Precision, compare, main, parse_baseline, parse_precision
-from analysis.inference import mean_interval, paired_difference, replications_needed, welch_difference
+from analysis.compare_report import findings, report_context
+from analysis.inference import (
+    BOOTSTRAP_MIN_N,
+    bootstrap_p_floor,
+    mean_interval,
+    paired_difference,
+    replications_needed,
+    welch_difference,
+)
 from sim.config import Config, register_configs
 from sim.runner import simulate
 
@@ -73,6 +81,41 @@ def test_bootstrap_is_reproducible_and_close_to_t() -> None:
     assert one.paired.low == pytest.approx(t.paired.low, abs=0.25 * t.paired.width)
     assert one.paired.high == pytest.approx(t.paired.high, abs=0.25 * t.paired.width)
     assert one.p_value < 0.001
+
+
+def test_bootstrap_over_few_seeds_is_refused_for_the_paired_t() -> None:
+    # Three pairs all below zero: every resample mean is negative, so a percentile bootstrap would
+    # claim p < 0.001 with its interval spanning just the smallest and largest difference.
+    x, b = np.array([-600.0, -10.0, -400.0]), np.zeros(3)
+    boot = paired_difference(x, b, method="bootstrap")
+    t = paired_difference(x, b)
+    assert boot.method == "t" and "fewer than the 10" in boot.note
+    assert (boot.paired.low, boot.paired.high, boot.p_value) == (t.paired.low, t.paired.high, t.p_value)
+    assert boot.paired.low < -600.0 and boot.paired.high > 0 and boot.p_value > 0.05
+    assert not t.note and t.p_floor == 0.0
+
+
+def test_bootstrap_from_the_minimum_seeds_is_close_to_t_on_normal_data() -> None:
+    rng = np.random.default_rng(7)
+    for n in (BOOTSTRAP_MIN_N, 40):
+        d = rng.normal(-3.0, 10.0, n)
+        boot = paired_difference(d, np.zeros(n), method="bootstrap")
+        t = paired_difference(d, np.zeros(n))
+        assert boot.method == "bootstrap" and not boot.note
+        # Narrower than t by about z·√((n−1)/n) / t(n−1): 18 % at n = 10, 4 % at n = 40.
+        shrink = 1.959964 * math.sqrt((n - 1) / n) / stats.t.ppf(0.975, n - 1)
+        assert boot.paired.width == pytest.approx(shrink * t.paired.width, rel=0.06)
+        assert (boot.paired.low + boot.paired.high) / 2 == pytest.approx(boot.paired.estimate,
+                                                                           abs=0.05 * t.paired.width)
+
+
+def test_bootstrap_p_value_is_no_finer_than_its_resamples() -> None:
+    x, b = correlated(30)  # every difference is near −5: no resample mean reaches zero
+    d = paired_difference(x, b, method="bootstrap", resamples=999)
+    assert d.p_floor == pytest.approx(2 / 1000) and d.p_value == d.p_floor and d.p_at_floor()
+    assert paired_difference(x, b, method="bootstrap").p_value == pytest.approx(2 / 10_001)
+    assert bootstrap_p_floor(3, 1_000_000) == pytest.approx(2 / 27)  # 3³ ordered resamples: coarser than 2/(B+1)
+    assert bootstrap_p_floor(30, 10_000) == pytest.approx(2 / 10_001)
 
 
 def test_pairs_with_a_missing_value_are_dropped() -> None:
@@ -135,6 +178,25 @@ def test_compare_says_what_is_wrong() -> None:
         compare(table(), {"policy": "baseline"}, metrics=["nope"])
     with pytest.raises(ValueError, match="--method"):
         compare(table(), method="anova")
+
+
+def test_a_bootstrap_report_on_three_seeds_says_it_used_t() -> None:
+    cmp = compare(table(seeds=3), {"policy": "baseline"}, metrics=["response_p90_s"], method="bootstrap")
+    d = cmp.result("response_p90_s").differences["pressure_monitoring"]
+    line = findings(cmp)[0]
+    assert "paired t, 3 seeds; bootstrap refused: fewer than the 10 seeds it needs" in line
+    assert d.p_value == pytest.approx(0.018, abs=0.001) and "p = 0.02)" in line and "p < 0.001" not in line
+    assert any("3 paired seeds are fewer than the 10" in n for n in cmp.notes)
+    ctx = report_context(cmp)
+    assert dict(ctx["facts"])["Intervals"] == "95 %, paired t (bootstrap asked for; refused below 10 paired seeds)"
+    assert not ctx["bootstrap"]
+
+
+def test_a_bootstrap_report_prints_p_at_its_resolution() -> None:
+    cmp = compare(table(), {"policy": "baseline"}, metrics=["response_p90_s"], method="bootstrap", resamples=999)
+    line = findings(cmp)[0]
+    assert "percentile bootstrap of the paired differences, 30 seeds; p ≤ 0.002)" in line
+    assert report_context(cmp)["effects"][0]["rows"][0]["p"] == "≤ 0.002"
 
 
 def test_the_default_baseline_is_policy_baseline() -> None:
