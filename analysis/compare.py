@@ -36,6 +36,7 @@ from analysis.inference import (
     paired_difference,
     replications_needed,
 )
+from analysis.metric_labels import METRIC_LABELS, metric_label
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -59,35 +60,6 @@ DEFAULT_METRICS: tuple[str, ...] = (
 )
 #: Axes that number replications rather than tell options apart.
 REPLICATION_AXES: tuple[str, ...] = ("seed",)
-
-#: Readable names and units of the headline metrics; others are named by their key.
-METRIC_LABELS: dict[str, tuple[str, str]] = {
-    "response_p90_s": ("p90 total response (call to arrival)", "s"),
-    "response_p50_s": ("p50 total response (call to arrival)", "s"),
-    "response_mean_s": ("Mean total response (call to arrival)", "s"),
-    "dispatch_to_arrival_p90_s": ("p90 dispatch to arrival", "s"),
-    "dispatch_to_arrival_p50_s": ("p50 dispatch to arrival", "s"),
-    "travel_p90_s": ("p90 travel", "s"),
-    "turnout_p90_s": ("p90 turnout", "s"),
-    "queue_wait_p90_s": ("p90 queue wait", "s"),
-    "call_processing_p90_s": ("p90 call processing", "s"),
-    "water_customer_hours_lost": ("Water customer-hours lost", "customer-h"),
-    "water_resilience_loss_h": ("Water resilience loss ∫(1 − Q) dt", "h"),
-    "water_min_served": ("Water minimum served fraction", ""),
-    "water_saidi_h": ("Water SAIDI", "h"),
-    "gb51080_compliance": ("GB 51080 compliance (share within 5 min)", ""),
-    "n_not_reached": ("Incidents never reached", ""),
-    "n_open_at_end": ("Incidents open at the horizon", ""),
-}
-
-
-def metric_label(metric: str) -> tuple[str, str]:
-    """(readable name, unit) of a headline metric; the unit from the key's suffix when unlisted."""
-    if metric in METRIC_LABELS:
-        return METRIC_LABELS[metric]
-    unit = "s" if metric.endswith("_s") else "h" if metric.endswith("_h") else ""
-    return metric.replace("_", " "), unit
-
 
 @dataclass(frozen=True)
 class Precision:

@@ -1,0 +1,71 @@
+"""Every headline metric a run writes has a readable name and unit in the comparison report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from analysis.metric_labels import METRIC_LABELS, metric_label
+from sim.config import Config, register_configs
+from sim.runner import simulate
+
+# Between them these runs write every family of metrics: incidents, response segments, standards,
+# the water, power, gas and cascade service curves, fires (rate x1000 so that fires happen in two
+# hours) and the flood numbers with the dry twin's response inflation.
+RUNS: dict[str, list[str]] = {
+    "compound": ["scenario=compound", "scenario.ebike_fire.rate_multiplier=1000", "run.horizon_s=7200"],
+    "waterlogging": ["scenario=waterlogging", "scenario.waterlogging.storm.start_s=1800", "run.horizon_s=21600"],
+}
+
+
+def config(overrides: list[str]) -> Config:
+    register_configs()
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=[*overrides, "run.report=false"]))
+    assert isinstance(cfg, Config)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    root = tmp_path_factory.mktemp("labels")
+    keys: set[str] = set()
+    for name, overrides in RUNS.items():
+        summary = simulate(config(overrides), Path(root / name))
+        assert summary["status"] == "ok", summary.get("error")
+        keys |= set(summary["metrics"])
+    return keys
+
+
+def test_the_runs_write_every_family_of_metrics(produced: set[str]) -> None:
+    for prefix in ("n_", "response_", "gb51080_", "nfpa_", "water_", "water_cascade_", "power_", "gas_", "fire_",
+                   "flood_", "flood_coverage_", "flood_response_inflation_flood_"):
+        assert any(k.startswith(prefix) for k in produced), prefix
+
+
+def test_every_metric_a_run_writes_has_an_explicit_label(produced: set[str]) -> None:
+    missing = sorted(produced - set(METRIC_LABELS))
+    assert not missing, f"add these to analysis/metric_labels.py: {missing}"
+
+
+def test_units_are_the_metrics_own_not_guessed_from_the_suffix() -> None:
+    assert metric_label("flood_flooded_road_km_h") == ("Flooded road length × time (depth > 10 cm)", "road-km·h")
+    assert metric_label("flood_clear_after_rain_max_s") == ("Longest time to clear a flood point after the rain",
+                                                            "s")
+    assert metric_label("fire_first_water_mean_s") == ("Mean ignition to first water", "s")
+    assert metric_label("fire_casualties_total") == ("Expected fire casualties", "people")
+    assert metric_label("water_resilience_loss_pct")[1] == "%"
+    assert metric_label("water_customer_hours_lost") == ("Water customer-hours lost", "customer-h")
+    # An unlisted key is shown as itself, without a unit it cannot know.
+    assert metric_label("something_new_h") == ("something_new_h", "")
+
+
+def test_labels_tell_metrics_apart() -> None:
+    shown: dict[tuple[str, str], str] = {}
+    for key, label in METRIC_LABELS.items():
+        assert label[0] and label[0] != key, key
+        assert label not in shown, f"{key} and {shown.get(label)} are both shown as {label}"
+        shown[label] = key
