@@ -101,7 +101,11 @@ class MetricResult:
 
 @dataclass
 class Comparison:
-    """Everything the comparison report shows, computed from a :class:`Collection`."""
+    """Everything the comparison report shows, computed from a :class:`Collection`.
+
+    ``crn[option]["hazards"]`` (and ``["calls"]``) is (pairs whose option run
+    saw the same hazards as the baseline run, pairs with both digests).
+    """
 
     collection: Collection
     by: list[str]
@@ -113,7 +117,7 @@ class Comparison:
     level: float
     method: str
     precision: Precision
-    crn: dict[str, tuple[int, int]]
+    crn: dict[str, dict[str, tuple[int, int]]]
     constant: list[str]
     notes: list[str]
     resamples: int = 10_000
@@ -187,19 +191,31 @@ def _pairs(runs: pd.DataFrame, pair_on: list[str], metric: str) -> pd.DataFrame:
     return frame.groupby(keys + ["option"], sort=True, dropna=False)[metric].first().unstack("option")
 
 
-def _crn(runs: pd.DataFrame, pair_on: list[str]) -> dict[str, tuple[int, int]]:
-    """Pairs whose runs saw identical hazards / background calls, of the pairs with more than one option."""
-    out: dict[str, tuple[int, int]] = {}
+def _crn(runs: pd.DataFrame, pair_on: list[str], options: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per option: of its pairs with the baseline, how many saw the baseline's hazards / background calls.
+
+    ``{option: {"hazards": (same, pairs), "calls": (same, pairs)}}``, from the
+    digests :mod:`analysis.collect` keeps; each option is checked against the
+    baseline run of the same pair key (the first of duplicates), not against
+    the other options, so one option that changes the hazards on purpose does
+    not unpair the rest. ``options[0]`` is the baseline; the result follows
+    their order.
+    """
+    out: dict[str, dict[str, tuple[int, int]]] = {}
     if not pair_on:
         return out
-    groups = runs.groupby(pair_on, dropna=False)
-    sizes = groups["option"].nunique()
-    multi = sizes[sizes > 1].index
-    for col, name in (("hazards_digest", "hazards"), ("calls_digest", "calls")):
-        if col not in runs:
-            continue
-        same = groups[col].nunique(dropna=False).reindex(multi)
-        out[name] = (int((same == 1).sum()), len(multi))
+    cols = [c for c in ("hazards_digest", "calls_digest") if c in runs]
+    first = runs.drop_duplicates(pair_on + ["option"])
+    base = first[first["option"] == options[0]][pair_on + cols]
+    for option in options[1:]:
+        rows = first[first["option"] == option]
+        pairs = rows[pair_on + cols].merge(base, on=pair_on, suffixes=("", "_base"))
+        found: dict[str, tuple[int, int]] = {}
+        for col, name in (("hazards_digest", "hazards"), ("calls_digest", "calls")):
+            if col in cols:
+                known = pairs[col].notna() & pairs[f"{col}_base"].notna()  # runs without a digest cannot tell
+                found[name] = (int((pairs[col] == pairs[f"{col}_base"])[known].sum()), int(known.sum()))
+        out[option] = found
     return out
 
 
@@ -277,7 +293,7 @@ def compare(
                      "for a nominal 95 % at 3 seeds) and its p-values are meaningless, so those differences use "
                      "the paired t interval and t-test.")
     return Comparison(coll, by_axes, pair_on, base_label, options, runs, results, level, method, precision,
-                      _crn(runs, pair_on), constant, notes, resamples)
+                      _crn(runs, pair_on, options), constant, notes, resamples)
 
 
 def _metrics(coll: Collection, runs: pd.DataFrame, metrics: Sequence[str] | None) -> tuple[list[str], list[str]]:

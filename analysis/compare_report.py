@@ -211,18 +211,31 @@ def _precision_rows(cmp: Comparison) -> list[dict[str, Any]]:
 
 
 def _crn_text(cmp: Comparison) -> str:
+    """Per option: did its pairs meet the baseline's hazards and background calls (options with equal counts together)."""
     if not cmp.crn:
         return "No runs are paired: every option has its own replications."
-    parts = []
-    for what, (same, total) in cmp.crn.items():
-        word = "hazards" if what == "hazards" else "background calls"
-        parts.append(f"identical {word} in {same} of {total}")
-    text = f"Runs paired on {', '.join(cmp.pair_on)}: " + "; ".join(parts) + " pairs."
-    if any(same < total for same, total in cmp.crn.values()):
-        text += (" Some pairs did not see the same inputs (a changed scenario or city streams): their "
-                 "differences are not common-random-number pairs, and the paired interval may be too narrow "
-                 "or too wide.")
-    return text
+    words = {"hazards": "hazards", "calls": "background calls"}
+    groups: dict[tuple[tuple[str, int, int], ...], list[str]] = {}
+    for option, found in cmp.crn.items():
+        groups.setdefault(tuple((k, same, n) for k, (same, n) in found.items()), []).append(option)
+    lines = [f"Runs paired on {', '.join(cmp.pair_on)}, each option against {cmp.baseline}."]
+    for seen, options in groups.items():
+        if not seen:
+            lines.append(f"{', '.join(options)}: no digests of the inputs to check.")
+        elif len({(s, t) for _, s, t in seen}) == 1:
+            _, same, total = seen[0]
+            what = " and ".join(words[k] for k, _, _ in seen)
+            lines.append(f"{', '.join(options)}: identical {what} in {same} of {total} pairs.")
+        else:
+            parts = ", ".join(f"identical {words[k]} in {s} of {t}" for k, s, t in seen)
+            lines.append(f"{', '.join(options)}: {parts} pairs.")
+    apart = [o for o, found in cmp.crn.items() if any(s < t for s, t in found.values())]
+    if apart:
+        lines.append(f"{', '.join(apart)} did not always meet the baseline's inputs: either the option "
+                     "changes them on purpose (as a policy that prevents hazards does) or the scenario or city "
+                     "streams differ. Those pairs share only part of their randomness, so pairing narrows the "
+                     "interval less; the difference then includes the change of inputs.")
+    return " ".join(lines)
 
 
 def _facts(cmp: Comparison) -> list[tuple[str, str]]:

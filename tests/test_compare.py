@@ -164,9 +164,26 @@ def test_compare_pairs_by_seed_and_checks_common_random_numbers() -> None:
     res = cmp.result("response_p90_s")
     d = res.differences["pressure_monitoring"]
     assert d.n == 30 and d.paired.excludes_zero() and d.paired.width < d.unpaired.width
-    assert cmp.crn == {"hazards": (30, 30), "calls": (30, 30)}
+    assert cmp.crn == {"pressure_monitoring": {"hazards": (30, 30), "calls": (30, 30)}}
     assert res.needed_paired["pressure_monitoring"] < res.needed_unpaired["pressure_monitoring"]
     assert cmp.replications == {"baseline": 30, "pressure_monitoring": 30}
+
+
+def test_common_random_numbers_are_checked_per_option_against_the_baseline() -> None:
+    coll = table(seeds=4)
+    rows = coll.table[(coll.table["policy"] == "pressure_monitoring")].copy()
+    prevent = rows.assign(policy="charging_piles", run=rows["run"].str.replace("pressure", "piles"),
+                          hazards_digest="thinned" + rows["seed"].astype(str))  # other hazards, same calls
+    prevent.loc[prevent["seed"] == 3, "hazards_digest"] = "h3"  # one seed where no hazard was prevented
+    coll = Collection(pd.concat([coll.table, prevent], ignore_index=True), coll.axes, coll.metrics)
+    cmp = compare(coll, {"policy": "baseline"}, metrics=["response_p90_s"])
+    assert cmp.crn == {"charging_piles": {"hazards": (1, 4), "calls": (4, 4)},
+                       "pressure_monitoring": {"hazards": (4, 4), "calls": (4, 4)}}
+    text = report_context(cmp)["crn"]
+    assert "pressure_monitoring: identical hazards and background calls in 4 of 4 pairs." in text
+    assert "charging_piles: identical hazards in 1 of 4, identical background calls in 4 of 4 pairs." in text
+    assert "charging_piles did not always meet the baseline's inputs" in text
+    assert "pressure_monitoring did not" not in text and "pressure_monitoring, " not in text
 
 
 def test_compare_says_what_is_wrong() -> None:
@@ -235,7 +252,7 @@ def report(runs: Path) -> Path:
 
 def test_policies_on_the_same_seeds_are_paired(runs: Path) -> None:
     cmp = compare(collect([runs / "sweep"]), {"policy": "baseline"}, metrics=["water_customer_hours_lost"])
-    assert cmp.crn == {"hazards": (3, 3), "calls": (3, 3)}
+    assert cmp.crn == {"pressure_monitoring": {"hazards": (3, 3), "calls": (3, 3)}}
     d = cmp.result("water_customer_hours_lost").differences["pressure_monitoring"]
     assert d.n == 3 and d.paired.width < d.unpaired.width / 2
 
