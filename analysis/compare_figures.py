@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from analysis.replicates import Replicates
 
 __all__ = [
+    "difference_map_caption",
     "difference_map_figure",
     "effects_figure",
+    "map_panels",
     "means_figure",
     "option_colours",
     "response_cdf_figure",
@@ -41,7 +43,7 @@ _BASE = "#4d4d4d"
 _PALETTE = ("#1f78b4", "#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#a6761d", "#66a61e", "#e6ab02")
 _UNPAIRED = "#b0b0b0"
 _GB = "#b2182b"
-_MAX_MAP_ROWS = 4
+_MAX_MAP_OPTIONS = 4
 
 
 def option_colours(cmp: Comparison) -> dict[str, str]:
@@ -280,25 +282,55 @@ def _km(ax: Axes) -> None:
     ax.grid(False)
 
 
+def map_panels(rep: Replicates, cmp: Comparison) -> tuple[list[str], bool, list[str]]:
+    """What :func:`difference_map_figure` draws: (options drawn, whether a burst panel is beside each, options left out)."""
+    others = cmp.others
+    return others[:_MAX_MAP_OPTIONS], len(rep.bursts) > 0, others[_MAX_MAP_OPTIONS:]
+
+
+def difference_map_caption(rep: Replicates, cmp: Comparison, cell_m: float = 1000.0) -> str:
+    """The caption of :func:`difference_map_figure`, naming the panels it draws."""
+    shown, bursts, left_out = map_panels(rep, cmp)
+    response = (f"mean change in total response of the same background calls per {cell_m / 1000:g} km cell "
+                "(option − baseline; blue is faster)")
+    if bursts:
+        text = (f"One row per option. Left: {response}. Right: change in the hours from a main's break to its "
+                "repair, at each burst (the same hazard under both options; purple is shorter).")
+    elif len(shown) > 1:
+        text = f"One panel per option: {response}."
+    else:
+        text = f"{response[0].upper()}{response[1:]}."
+    text += " Pooled over replications."
+    if left_out:
+        text += f" Not drawn (at most {_MAX_MAP_OPTIONS} options): {', '.join(left_out)}."
+    return text
+
+
 def difference_map_figure(rep: Replicates, cmp: Comparison, cell_m: float = 1000.0) -> Figure:
     """Where outcomes differ: per option, the paired change by place, pooled over replications.
 
-    Left: mean change in total response of the same background calls, by
+    Per option (the first :data:`_MAX_MAP_OPTIONS`, see :func:`map_panels`):
+    the mean change in total response of the same background calls, by
     ``cell_m`` grid cell (each seed lays out its own streets, so places are
-    binned, not zones). Right: change in hours without water per burst, at
-    the burst (the same hazard under both options). Blue is better.
+    binned, not zones); with water-main bursts, beside it the change in hours
+    from break to repair at each burst (the same hazard under both options).
+    Without bursts the options' panels fill two columns. Blue is better.
     """
-    others = cmp.others[:_MAX_MAP_ROWS]
+    others, has_bursts, _ = map_panels(rep, cmp)
     names, _ = _names(cmp)
-    has_bursts = len(rep.bursts) > 0
-    # With bursts: a row per option (response | water); without: the options side by side.
-    nrows, ncols = (len(others), 2) if has_bursts else (1, len(others))
+    # With bursts: a row per option (response | water); without: the options two to a row.
+    nrows, ncols = (len(others), 2) if has_bursts else (math.ceil(len(others) / 2), min(len(others), 2))
     x0, x1, y0, y1 = rep.extent_m
     aspect = (y1 - y0) / max(x1 - x0, 1.0) if x1 > x0 else 1.0
-    panel_w = 10.0 / max(ncols, 2)
+    panel_w = 10.0 / 2
     with new_figure(11, 1.6 + nrows * (panel_w * aspect + 0.45)) as fig:
         grid = fig.subplots(nrows, ncols, squeeze=False)
-        axes = grid if has_bursts else grid.T
+        if has_bursts:
+            resp_axes, burst_axes = list(grid[:, 0]), list(grid[:, 1])
+        else:
+            resp_axes, burst_axes = list(grid.ravel()[: len(others)]), []
+            for ax in grid.ravel()[len(others):]:
+                ax.set_visible(False)
         cells = {o: _cells(rep.incidents[rep.incidents["option"] == o], rep.extent_m, cell_m) for o in others}
         # Floors keep a few seconds or minutes from looking like a large change.
         lim_s = max([float(np.nanmax(np.abs(c[2]))) for c in cells.values() if np.isfinite(c[2]).any()] + [30.0])
@@ -307,7 +339,7 @@ def difference_map_figure(rep: Replicates, cmp: Comparison, cell_m: float = 1000
         norm_h = TwoSlopeNorm(0.0, -lim_h, lim_h)
         mesh = dots = None
         for i, o in enumerate(others):
-            ax = axes[i, 0]
+            ax = resp_axes[i]
             xe, ye, mean, count = cells[o]
             mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(mean.T), cmap="RdBu_r", norm=norm_s,
                                  edgecolors="white", linewidth=0.6)
@@ -317,11 +349,12 @@ def difference_map_figure(rep: Replicates, cmp: Comparison, cell_m: float = 1000
                         ax.text((xe[ix] + xe[ix + 1]) / 2, (ye[iy] + ye[iy + 1]) / 2, f"{mean[ix, iy]:+.0f}",
                                 ha="center", va="center", fontsize=6.5,
                                 color="white" if abs(mean[ix, iy]) > 0.6 * lim_s else "#222222")
-            ax.set_title(f"{_short(names[o])}: Δ total response (s), same calls", loc="left", fontsize=10)
+            ax.set_title(f"{_short(names[o], 30)}: response" if has_bursts else _short(names[o], 40), loc="left",
+                         fontsize=10)
             ax.set_ylabel("y (km)")
             _km(ax)
             if has_bursts:
-                bx = axes[i, 1]
+                bx = burst_axes[i]
                 b = rep.bursts[rep.bursts["option"] == o]
                 pad = 0.02 * (xe[-1] - xe[0])
                 bx.set_xlim(xe[0] - pad, xe[-1] + pad)
@@ -329,14 +362,13 @@ def difference_map_figure(rep: Replicates, cmp: Comparison, cell_m: float = 1000
                 bx.add_patch(_frame(xe, ye))
                 dots = bx.scatter(b["x_m"], b["y_m"], c=b["delta_h"], cmap="PuOr_r", norm=norm_h, s=46,
                                   edgecolors="#333333", linewidths=0.5, zorder=3, clip_on=False)
-                bx.set_title(f"{_short(names[o])}: Δ hours from break to repair, {len(b)} bursts", loc="left",
-                             fontsize=10)
+                bx.set_title(f"{_short(names[o], 22)}: {len(b)} bursts", loc="left", fontsize=10)
                 _km(bx)
         if mesh is not None:
-            fig.colorbar(mesh, ax=axes[:, 0].tolist(), label="Δ total response, s (option − baseline)",
+            fig.colorbar(mesh, ax=resp_axes, label="Δ total response of the same calls, s (option − baseline)",
                          shrink=0.8, location="bottom", aspect=40, pad=0.04)
         if dots is not None:
-            fig.colorbar(dots, ax=axes[:, 1].tolist(), label="Δ hours from break to repair (option − baseline)",
+            fig.colorbar(dots, ax=burst_axes, label="Δ hours from break to repair (option − baseline)",
                          shrink=0.8, location="bottom", aspect=40, pad=0.04)
         fig.suptitle(f"Where outcomes differ from {_short(cmp.baseline)} (pooled over replications)",
                      fontweight="bold", fontsize=12, x=0.01, ha="left")

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from analysis.collect import counts, write_atomic, write_collection
 from analysis.compare import Comparison, MetricResult, metric_label
 from analysis.compare_figures import (
+    difference_map_caption,
     difference_map_figure,
     effects_figure,
     means_figure,
@@ -57,9 +58,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     ),
     "map.png": (
         "Where outcomes differ",
-        "Left: mean change in total response of the same background calls per 1 km cell (option − baseline; "
-        "blue is faster). Right: change in the hours from a main's break to its repair, at each burst (the "
-        "same hazard under both options; purple is shorter). Pooled over replications.",
+        "Paired change by place, option − baseline, pooled over replications (the written report names the "
+        "panels drawn: analysis.compare_figures.difference_map_caption).",
     ),
 }
 
@@ -355,6 +355,8 @@ def write_comparison(cmp: Comparison, out_dir: str | Path, figures: bool = True)
         data = png_bytes(build())
         write_atomic(root / "figures" / name, data)
         title, caption = FIGURES[name]
+        if name == "map.png" and rep is not None:
+            caption = difference_map_caption(rep, cmp)
         shown.append({"name": name, "title": title, "caption": caption,
                       "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")})
     ctx["figures"] = shown

@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_module
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 from omegaconf import OmegaConf
 from scipy import stats
 
 from analysis.collect import Collection, collect
-from analysis.compare import Precision, compare, main, parse_baseline, parse_precision
+from analysis.compare import Comparison, Precision, compare, main, parse_baseline, parse_precision
+from analysis.compare_figures import difference_map_caption, difference_map_figure, map_panels
 from analysis.compare_report import findings, report_context
 from analysis.inference import (
     BOOTSTRAP_MIN_N,
@@ -28,6 +31,8 @@ from analysis.inference import (
     replications_needed,
     welch_difference,
 )
+from analysis.metrics import Standards
+from analysis.replicates import Replicates
 from sim.config import Config, register_configs
 from sim.runner import simulate
 
@@ -323,3 +328,65 @@ def test_report_renders_in_headless_chromium(report: Path) -> None:
     # effects: a section row and a row per option for each metric; means: a row per metric.
     assert probe["effects"] == 4 and probe["means"] == 2 and probe["precision"] == 2
     assert "pressure_monitoring" in probe["lead"] and "95 % CI" in probe["lead"]
+
+
+# ------------------------------------------------------- map of differences
+def many_options(names: tuple[str, ...], bursts: bool) -> tuple[Comparison, Replicates]:
+    """A comparison of ``names`` against the baseline on two seeds, and the paired changes by place."""
+    rows = [{"sweep": "m", "run": f"m/{p}/{s}", "job": 0, "status": "ok", "error": "", "policy": p, "seed": s,
+             "hazards_digest": f"h{s}", "calls_digest": f"c{s}", "response_p90_s": 300.0 + i + s}
+            for i, p in enumerate(("baseline", *names)) for s in (0, 1)]
+    cmp = compare(Collection(pd.DataFrame(rows), axes=["policy", "seed"], metrics=["response_p90_s"]))
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0.0, 7000.0, (40, 2))
+    calls = pd.DataFrame([{"option": o, "x_m": x, "y_m": y, "delta_s": float(rng.normal(0, 60))}
+                          for o in cmp.others for x, y in xy])
+    hits = pd.DataFrame([{"option": o, "x_m": x, "y_m": y, "delta_h": float(rng.normal(0, 1))}
+                         for o in cmp.others for x, y in xy[:5]] if bursts else [],
+                        columns=["option", "x_m", "y_m", "delta_h"])
+    rep = Replicates(86400.0, np.arange(0.0, 86400.0, 60.0), Standards.of(None), incidents=calls, bursts=hits,
+                     extent_m=(0.0, 8000.0, 0.0, 7000.0))
+    return cmp, rep
+
+
+def titles(fig: Figure) -> list[tuple[str, Bbox]]:
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    # Matplotlib keeps a left-aligned title in its own Text, beside the centred ``ax.title``.
+    return [(ax.get_title(loc="left"), ax._left_title.get_window_extent(renderer)) for ax in fig.axes
+            if ax.get_visible() and ax.get_title(loc="left")]
+
+
+@pytest.mark.parametrize("bursts", [False, True])
+def test_map_titles_do_not_overlap_with_four_options(bursts: bool) -> None:
+    cmp, rep = many_options(("alarm_maintenance", "charging_piles", "sprinklers", "street_stations"), bursts)
+    fig = difference_map_figure(rep, cmp)
+    shown = titles(fig)
+    assert len(shown) == (8 if bursts else 4)
+    width = fig.get_figwidth() * fig.dpi
+    for i, (text, box) in enumerate(shown):
+        assert 0 <= box.x0 and box.x1 <= width, text
+        for other, box2 in shown[i + 1:]:
+            assert not box.overlaps(box2), (text, other)
+
+
+def test_map_caption_names_the_panels_drawn() -> None:
+    cmp, rep = many_options(("alarm_maintenance", "charging_piles", "sprinklers", "street_stations"), False)
+    text = difference_map_caption(rep, cmp)
+    assert text.startswith("One panel per option: mean change in total response") and "Right" not in text
+    assert "break to its repair" not in text
+    cmp, rep = many_options(("pressure_monitoring",), True)
+    text = difference_map_caption(rep, cmp)
+    assert "Left: mean change in total response" in text and "Right: change in the hours from a main's break" in text
+    names = ("a", "b", "c", "d", "e", "f")
+    cmp, rep = many_options(names, False)
+    assert map_panels(rep, cmp) == (["a", "b", "c", "d"], False, ["e", "f"])
+    assert difference_map_caption(rep, cmp).endswith("Not drawn (at most 4 options): e, f.")
+    assert [t for t, _ in titles(difference_map_figure(rep, cmp))] == ["a", "b", "c", "d"]
+
+
+def test_the_report_caption_follows_the_map(report: Path) -> None:
+    md = (report / "compare.md").read_text()
+    caption = md.split("![Where outcomes differ](figures/map.png)")[1].strip().splitlines()[0]
+    assert caption.startswith("One row per option. Left: mean change in total response")
+    assert "Right: change in the hours from a main's break to its repair" in caption
