@@ -147,5 +147,13 @@ METRIC_LABELS: dict[str, tuple[str, str]] = _table()
 
 
 def metric_label(metric: str) -> tuple[str, str]:
-    """(readable name, unit) of a headline metric; an unlisted key is shown as itself, with no unit."""
-    return METRIC_LABELS.get(metric, (metric, ""))
+    """(readable name, unit) of a headline metric; an unlisted key is shown as itself, with no unit.
+
+    A collection names a metric ``metric_<key>`` when ``<key>`` is also a run
+    column (``n_incidents``; see :func:`analysis.collect.collect`): it gets
+    the label of ``<key>``.
+    """
+    if metric in METRIC_LABELS:
+        return METRIC_LABELS[metric]
+    key = metric.removeprefix("metric_")
+    return METRIC_LABELS.get(key, (metric, ""))

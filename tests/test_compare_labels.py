@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
+from analysis.collect import collect
 from analysis.metric_labels import METRIC_LABELS, metric_label
 from sim.config import Config, register_configs
 from sim.runner import simulate
@@ -30,13 +32,19 @@ def config(overrides: list[str]) -> Config:
 
 
 @pytest.fixture(scope="module")
-def produced(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("labels")
-    keys: set[str] = set()
     for name, overrides in RUNS.items():
         summary = simulate(config(overrides), Path(root / name))
         assert summary["status"] == "ok", summary.get("error")
-        keys |= set(summary["metrics"])
+    return root
+
+
+@pytest.fixture(scope="module")
+def produced(root: Path) -> set[str]:
+    keys: set[str] = set()
+    for name in RUNS:
+        keys |= set(json.loads((root / name / "summary.json").read_text())["metrics"])
     return keys
 
 
@@ -49,6 +57,13 @@ def test_the_runs_write_every_family_of_metrics(produced: set[str]) -> None:
 def test_every_metric_a_run_writes_has_an_explicit_label(produced: set[str]) -> None:
     missing = sorted(produced - set(METRIC_LABELS))
     assert not missing, f"add these to analysis/metric_labels.py: {missing}"
+
+
+def test_every_metric_a_collection_offers_to_compare_has_a_label(root: Path) -> None:
+    metrics = collect([root]).metrics
+    assert "metric_n_incidents" in metrics  # renamed beside the run column n_incidents
+    assert not [m for m in metrics if metric_label(m) == (m, "")]
+    assert metric_label("metric_n_incidents") == METRIC_LABELS["n_incidents"]
 
 
 def test_units_are_the_metrics_own_not_guessed_from_the_suffix() -> None:
