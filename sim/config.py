@@ -615,13 +615,8 @@ def validate(cfg: Config) -> Config:
         datetime.fromisoformat(cfg.run.start)
     except ValueError:
         raise ConfigError("run.start", f"not an ISO date-time (got {cfg.run.start!r})") from None
-    try:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        ZoneInfo(cfg.run.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("run.timezone", f"not an IANA time zone such as Asia/Shanghai (got {cfg.run.timezone!r})"
-                          ) from None
+    _check(_known_timezone(cfg.run.timezone), "run.timezone",
+           f"not an IANA time zone such as Asia/Shanghai (got {cfg.run.timezone!r})")
     _check(
         cfg.city.kind in CITY_KINDS,
         "city.kind",
@@ -785,6 +780,21 @@ def validate(cfg: Config) -> Config:
 
 
 _MIN_BLOCKS = 8  # blocks along each side of a generated district (its river, basins, expressway)
+
+
+def _known_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA zone; true for any name on a machine with no zone database
+    (no /usr/share/zoneinfo and no tzdata package): the name is only printed in reports."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    for zone in (name, "UTC"):
+        try:
+            ZoneInfo(zone)
+            return zone == name
+        except (ZoneInfoNotFoundError, ValueError):
+            if zone == "UTC":
+                return True
+    return False
 
 
 def _once(names: list[str], key: str, field_name: str, why: str) -> None:

@@ -106,3 +106,17 @@ def test_every_unit_a_city_has_is_a_known_kind() -> None:
     kinds |= set(re.findall(r'kind="([a-z_]+)"', Path(flood_process.__file__).read_text()))
     assert {"engine", "ambulance", "water_crew", "pump_truck"} <= kinds
     assert kinds <= set(UNIT_KINDS), kinds - set(UNIT_KINDS)
+
+
+def test_timezone_is_checked_only_where_a_zone_database_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zoneinfo
+
+    from sim.config import _known_timezone
+
+    assert _known_timezone("Asia/Shanghai") and not _known_timezone("Mars/Olympus")
+
+    def no_database(key: str) -> None:
+        raise zoneinfo.ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(zoneinfo, "ZoneInfo", no_database)
+    assert _known_timezone("Asia/Shanghai")  # a machine without tzdata still runs
