@@ -9,8 +9,8 @@ no data files. The shape, and where each default comes from:
   few local links dropped so it is not a perfect grid. Speeds are
   emergency-vehicle free-flow speeds by class (DOMAIN.md 2.3: 30-35 km/h urban).
 * **River**: a band ``width_m`` wide that no street crosses except
-  ``n_bridges`` arterial bridges, the expressway bridge and ``n_tunnels``
-  tunnels: the banks are joined only there.
+  ``n_bridges`` arterial bridges, the expressway (a viaduct: every deck link
+  is a bridge) and ``n_tunnels`` tunnels: the banks are joined only there.
 * **Underpasses**: arterial links passing under the expressway (and, if more
   are asked for, under a railway); their ends sit 3.5 m below the street.
 * **Elevation**: base + smooth relief + ``n_basins`` Gaussian depressions
@@ -192,11 +192,9 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         u = np.concatenate([u, eu])
         v = np.concatenate([v, ev])
         cls = np.concatenate([cls, np.where(ramp, ARTERIAL, EXPRESSWAY)])
-        ex_bridge = np.zeros(len(eu), bool)
-        if cfg.river.enabled:
-            yy = cfg.river.position * h_m
-            ex_bridge = ~ramp & (np.minimum(y[eu], y[ev]) < yy) & (np.maximum(y[eu], y[ev]) > yy)
-        bridge = np.concatenate([bridge, ex_bridge])
+        # The deck is an elevated viaduct: a bridge along its whole length (as OpenStreetMap tags
+        # viaducts, bridge=yes), so no water stands on it; its ramps come down to the street.
+        bridge = np.concatenate([bridge, ~ramp])
         tunnel = np.concatenate([tunnel, np.zeros(len(eu), bool)])
 
     # --- renumber to drop the river nodes.

@@ -360,6 +360,14 @@ def pregnolato_kmh(depth_m: np.ndarray | float) -> np.ndarray:
     return np.where(w >= 300.0, 0.0, np.maximum(v, 0.0))
 
 
-def speed_share(depth_m: np.ndarray | float, min_share: float) -> np.ndarray:
-    """Speed as a share of the dry speed, ``v(w)/v(0)``, floored at ``min_share`` (emergency vehicles)."""
-    return np.maximum(pregnolato_kmh(depth_m) / 86.9448, min_share)
+def speed_share(depth_m: np.ndarray | float, free_kmh: np.ndarray | float, min_share: float) -> np.ndarray:
+    """Speed in water as a share of the link's free speed, ``min(v(w), v_free) / v_free``, floored at
+    ``min_share`` (high-chassis emergency vehicles keep crawling).
+
+    Pregnolato et al. (2017) give the highest safe speed through ``w`` of water
+    (:func:`pregnolato_kmh`); a street slower than that when dry is not slowed
+    further (DOMAIN.md 3.1: the curve capped at the free speed), so 25 mm of water
+    slows an expressway but not a 25 km/h side street.
+    """
+    free = np.asarray(free_kmh, dtype=float)
+    return np.maximum(np.minimum(pregnolato_kmh(depth_m), free) / free, min_share)

@@ -6,10 +6,12 @@ so the engine keeps small hooks only. Every ``step_s`` the process advances
 the :class:`sim.flood.FloodState` by the rain that fell in the step, then:
 
 * **Roads** (:meth:`FloodProcess.update_roads`): a link is as deep as its
-  deeper end (catchment water level above the node's ground). Depth rounds to
-  ``depth_step_m``. Below ``emergency_limit_m`` the travel time is multiplied
-  by ``1 / speed_share(depth)`` (Pregnolato et al. 2017, floored for
-  high-chassis emergency vehicles); at or above it the link closes.
+  deeper end (catchment water level above the node's ground); bridges and
+  viaducts stay dry, and a ramp takes the depth of its street end. Depth
+  rounds to ``depth_step_m``. Below ``emergency_limit_m`` the travel time is
+  multiplied by ``1 / speed_share(depth, free speed)`` (Pregnolato et al. 2017
+  capped at the link's free speed, floored for high-chassis emergency
+  vehicles); at or above it the link closes.
   Units re-route through :class:`sim.roads.RoadState`.
 * **Flooding points**: a catchment's low point deeper than
   ``flood_point_depth_m`` (10 cm, Nanjing 积淹水点) starts a point and a
@@ -81,6 +83,12 @@ class FloodProcess:
         self.state = FloodState(self.catch, cfg.hydrology)
         self.pumps = np.zeros(self.catch.n)
         self.link_depth = np.zeros(roads.n_links)
+        # Bridges and viaducts carry no standing water; a node every link of which is a bridge
+        # (on an elevated deck) gives its ramps no depth either: they take the street end's.
+        on_street = np.zeros(roads.n_nodes, bool)
+        on_street[roads.u[~roads.bridge]] = True
+        on_street[roads.v[~roads.bridge]] = True
+        self.deck_node = ~on_street
         self.closed = np.zeros(roads.n_links, bool)
         self.public_closed = np.zeros(roads.n_links, bool)
         self.trapped_done = np.zeros(roads.n_links, bool)
@@ -307,12 +315,14 @@ class FloodProcess:
         nd = self.state.node_depth(self.elev)
         self.node_depth_now = nd
         self.check_substations()
-        depth = np.maximum(nd[r.u], nd[r.v])
+        on_ground = np.where(self.deck_node, 0.0, nd)  # a viaduct's nodes stand above the water
+        depth = np.where(r.bridge, 0.0, np.maximum(on_ground[r.u], on_ground[r.v]))
         depth = np.round(depth / rc.depth_step_m) * rc.depth_step_m
         changed = np.nonzero(np.abs(depth - self.link_depth) >= rc.depth_step_m / 2)[0]
         # The slow-down factor of every changed link at once (Pregnolato's curve, vectorised).
         wet = depth[changed]
-        factors = np.where(wet > 0, 1.0 / speed_share(wet, rc.min_speed_share), 1.0).tolist()
+        factors = np.where(wet > 0, 1.0 / speed_share(wet, r.speed_kmh[changed], rc.min_speed_share),
+                           1.0).tolist()
         for i, d, factor in zip(changed.tolist(), wet.tolist(), factors, strict=True):
             self.link_depth[i] = d
             scope = f"roads.link.{i}"

@@ -106,8 +106,13 @@ def _square_city() -> City:
         base.water, customers=np.zeros(4, dtype=np.int64), road_link=np.array([0])))
 
 
-def _flood_run(rain_mm: float, call_t: float = 1000.0, people_per_1000: float = 0.0) -> engine.RunLog:
+def _flood_run(rain_mm: float, call_t: float = 1000.0, people_per_1000: float = 0.0,
+               bridges: tuple[int, ...] = ()) -> engine.RunLog:
     city = _square_city()
+    if bridges:
+        flag = np.zeros(city.roads.n_links, bool)
+        flag[list(bridges)] = True
+        city = dataclasses.replace(city, roads=dataclasses.replace(city.roads, bridge=flag))
     sc = ScenarioConfig(name="waterlogging")
     w = sc.waterlogging
     w.hydrology.curve_number = 100.0  # all rain runs off
@@ -155,7 +160,8 @@ def test_shallow_water_slows_by_pregnolato() -> None:
     log = _flood_run(50.0)
     assert not [r for r in log.events if r.kind == "road_close"]
     slow = {r.scope: r.value for r in log.events if r.kind == "road_slow"}
-    assert slow["roads.link.0"] == pytest.approx(86.9448 / float(pregnolato_kmh(0.2)), rel=1e-3)
+    # The 36 km/h street is capped at Pregnolato's 12.4 km/h at 200 mm (DOMAIN.md 3.1).
+    assert slow["roads.link.0"] == pytest.approx(36.0 / float(pregnolato_kmh(0.2)), rel=1e-3)
     arrive = [r for r in log.events if r.kind == "arrive"]
     assert arrive[0].value == pytest.approx(300.0, abs=1e-9)
 
@@ -316,3 +322,26 @@ def test_the_flood_leaves_a_closure_for_another_cause_alone() -> None:
     world.env.run(until=3600.0)
     assert world.roads.is_closed(0)
     assert 1.0 < world.roads.factor[1] < np.inf  # 0.2 m: slowed by the flood
+
+
+def test_speed_in_water_is_capped_at_the_free_speed() -> None:
+    from sim.flood import speed_share
+
+    # 25 mm: Pregnolato's 73.7 km/h slows an 86.9 km/h road but not a 25 km/h street.
+    share = speed_share(np.array([0.025, 0.025, 0.2, 0.5]), np.array([86.9448, 25.0, 25.0, 25.0]), 0.08)
+    assert share[0] == pytest.approx(float(pregnolato_kmh(0.025)) / 86.9448)
+    assert share[1] == 1.0
+    assert share[2] == pytest.approx(float(pregnolato_kmh(0.2)) / 25.0)
+    assert share[3] == 0.08  # impassable for cars: the emergency-vehicle floor
+
+
+def test_a_viaduct_over_the_dip_stays_dry() -> None:
+    # Node 1 lies 1.2 m under water, but links 0-1 and 1-2 are a viaduct over it: nothing closes,
+    # and the unit takes the direct route (200 s) instead of the detour.
+    log = _flood_run(300.0, bridges=(0, 1))
+    assert not [r for r in log.events if r.kind in ("road_close", "road_slow", "flood")]
+    arrive = [r for r in log.events if r.kind == "arrive"]
+    assert arrive[0].value == pytest.approx(200.0, abs=1e-9)
+    # A bridge on one side only: its street end (node 1) is still under water, so link 1-2 closes.
+    closed = {r.scope for r in _flood_run(300.0, bridges=(0,)).events if r.kind == "road_close"}
+    assert closed == {"roads.link.1"}
