@@ -21,8 +21,9 @@ no data files. The shape, and where each default comes from:
 * **Fire stations**: GB 51080-2015 §4.1.3 sites stations so that a unit reaches
   its area's edge within 5 min of the dispatch order; turnout counts against
   it, so travel <= ``coverage_s - turnout_s``. Greedy maximum coverage over
-  arterial candidate nodes until ``coverage_target`` of nodes is covered
-  (建标152-2017 Art. 14: <= 7 km² per first-class station, a cross-check).
+  arterial candidate nodes until ``coverage_target`` of nodes is covered.
+  建标152-2017 Art. 14 (<= 7 km² per first-class station) is not imposed: the
+  default district (56 km²) gets 6 stations, about 9 km² each, from the 5-min rule.
 * **Ambulances**: one per 30,000 people (the Beijing/Shanghai planning ratio,
   DOMAIN.md 2.4) over ``n_stations`` stations placed by population-weighted
   k-means.

@@ -69,9 +69,10 @@ class EbikeFireConfig:
     # 2024 (141 days) with a fleet of ~400 million (DOMAIN.md 4.2) is
     # 10,051 * 365.25 / 141 / 4e8 = 6.5e-5.
     national_fires_per_ebike_yr: float = 6.5e-5
-    # Share of e-bike fires that start while charging or parked at home:
-    # Beijing Jan 2025, 4 of 21 while charging and 5 of 21 parked (9/21 = 0.43;
-    # DOMAIN.md 4.2; a small winter sample, so configurable).
+    # Share of e-bike fires that start while charging or parked (not riding), taken as the share
+    # that can start at home: Beijing Jan 2025, 4 of 21 while charging and 5 of 21 parked
+    # (9/21 = 0.43; DOMAIN.md 4.2). That sample was all outdoor fires, so using its
+    # charging-or-parked share for homes is an assumption; a small winter sample, configurable.
     home_share_of_fires: float = 0.43
     # Modified / over-capacity batteries (违规改装, 超标大容量: the 2·23 cause):
     # share of bikes with one and their rate relative to a standard battery.
@@ -148,7 +149,7 @@ class FireResponseConfig:
     piles_moved_share: float = 0.6  # charging_piles: share of in-building charging moved to piles (assumption)
     sprinkler_cap_kw: float = 300.0  # sprinklers: growth capped (FSRI: sprinklers control; cap an assumption)
     sprinkler_fail_prob: float = 0.1  # assumption
-    street_response_s: float = 180.0  # street stations: the "135" rule's 3 min (DOMAIN.md 2.3)
+    street_response_s: float = 180.0  # street teams: the "135" rule's 3-min tier (joint teams; DOMAIN.md 2.3)
     street_setup_s: float = 120.0  # a small team's line from the building's hydrant (assumption)
 
 
