@@ -1,10 +1,14 @@
 """Water main bursts: which mains break, and when.
 
 Either an explicit list (``scenario.pipe_burst.bursts``: pipe id and time), or
-breaks drawn per pipe from a rate per 100 km per year by material, scaled by
-age: ``lambda_i = rate(material_i) * L_i/100 km * exp(A * age_i) * multiplier``
-(the exponential ageing of Shamir & Howard 1979; material rates from NRC
-Canada as quoted in DOMAIN.md 5.1; A in 0.02-0.05/yr is an assumption).
+breaks drawn per pipe from a rate per 100 km per year by material, spread
+over the pipes by age: ``lambda_i = rate(m) * L_i/100 km * exp(A * age_i) /
+E_m[exp(A * age)] * multiplier`` with ``m`` pipe i's material (the
+exponential ageing of Shamir & Howard 1979; A in 0.02-0.05/yr is an
+assumption). The material rates from NRC Canada (DOMAIN.md 5.1) are network
+averages over pipes of every age, so the ageing term is divided by its
+length-weighted mean over the city's pipes of that material: older mains
+break more often, and each material's network rate stays the cited one.
 Breaks in the window ``[window_start_s, window_end_s)`` follow a Poisson
 process per pipe. Everyday rates give few breaks in a day, so ``min_bursts``
 adds breaks on pipes drawn in proportion to their rate until there are that
@@ -38,7 +42,13 @@ def break_rates(city: City, cfg: ScenarioConfig) -> np.ndarray:
             )
         rates[j] = pb.rate_per_100km_yr[mat]
     age = np.clip(pb.reference_year - w.install_year, 0, None)
-    per_year = rates * (w.length_m / 100_000.0) * np.exp(pb.age_factor_per_yr * age) * pb.rate_multiplier
+    ageing = np.exp(pb.age_factor_per_yr * age)
+    length = np.asarray(w.length_m, dtype=float)
+    # Each material's length-weighted mean ageing is 1: the cited rate is the network average.
+    materials, of_pipe = np.unique(np.asarray(w.material), return_inverse=True)
+    mean = np.bincount(of_pipe, weights=ageing * length, minlength=len(materials))
+    mean /= np.maximum(np.bincount(of_pipe, weights=length, minlength=len(materials)), 1e-12)
+    per_year = rates * (length / 100_000.0) * ageing / mean[of_pipe] * pb.rate_multiplier
     return per_year / _SECONDS_PER_YEAR
 
 
