@@ -46,8 +46,8 @@ def break_rates(city: City, cfg: ScenarioConfig) -> np.ndarray:
     length = np.asarray(w.length_m, dtype=float)
     # Each material's length-weighted mean ageing is 1: the cited rate is the network average.
     materials, of_pipe = np.unique(np.asarray(w.material), return_inverse=True)
-    mean = np.bincount(of_pipe, weights=ageing * length, minlength=len(materials))
-    mean /= np.maximum(np.bincount(of_pipe, weights=length, minlength=len(materials)), 1e-12)
+    weighted = np.bincount(of_pipe, weights=ageing * length, minlength=len(materials))
+    mean = weighted / np.maximum(np.bincount(of_pipe, weights=length, minlength=len(materials)), 1e-12)
     per_year = rates * (length / 100_000.0) * ageing / mean[of_pipe] * pb.rate_multiplier
     return per_year / _SECONDS_PER_YEAR
 
