@@ -166,9 +166,13 @@ class KeepEarlierResults(Callback):
         # starts, so two jobs in one folder would leave the first one's result under the second
         # one's config. Only the job's number, id or overrides tell the jobs apart for certain.
         subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir", ""))  # type: ignore[union-attr]
-        if not any(k in subdir for k in _JOB_KEYS):
+        excluded = OmegaConf.select(config, "hydra.job.config.override_dirname.exclude_keys", default=None)
+        unique = [k for k in _JOB_KEYS if not (k == "hydra.job.override_dirname" and excluded)]
+        if not any(k in subdir for k in unique):
             print(f"cityres: configuration error: hydra.sweep.subdir: {subdir!r} may give two jobs the same "
-                  f"folder; it must use one of {', '.join('${' + k + '}' for k in _JOB_KEYS)}", file=sys.stderr)
+                  f"folder; it must use one of {', '.join('${' + k + '}' for k in unique)}"
+                  + (" (override_dirname leaves keys out: hydra.job.config.override_dirname.exclude_keys)"
+                     if excluded else ""), file=sys.stderr)
             sys.exit(2)
         if folder.is_dir():
             found = next(iter(sorted(folder.rglob("summary.json"))), None)
@@ -200,6 +204,8 @@ def _record_failure(run_dir: Path, dcfg: DictConfig, error: str) -> None:
     """A sweep job that could not start leaves a summary saying why (for cityres-collect)."""
     from sim.output import write_json
 
+    if (run_dir / "summary.json").exists():  # an earlier job's result: never written over
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     facts: dict[str, object] = {"status": "failed", "error": error}
     for key in ("seed", "scenario.name", "policy.name"):

@@ -156,3 +156,23 @@ def test_a_run_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
     p = cityres("scenario=none", "run.report=false", f"hydra.run.dir={f}", cwd=tmp_path)
     assert p.returncode == 2 and "is a file, not a folder" in p.stderr and "Traceback" not in p.stderr
     assert f.read_text() == "keep me"
+
+
+def test_a_subdir_from_overrides_that_leave_keys_out_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "sweep"
+    p = cityres("-m", "seed=0,1", "hydra.sweep.subdir=${hydra.job.override_dirname}",
+                "hydra.job.config.override_dirname.exclude_keys=[seed]", "run.report=false",
+                f"hydra.sweep.dir={d}", cwd=tmp_path)
+    assert p.returncode == 2 and "exclude_keys" in p.stderr and not d.exists()
+
+
+def test_a_failure_record_never_replaces_a_result(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from sim.cli import _record_failure
+
+    (tmp_path / "summary.json").write_text('{"status": "ok", "seed": 0}')
+    _record_failure(tmp_path, OmegaConf.create({"seed": 1}), "configuration error: x")
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"status": "ok", "seed": 0}
+    _record_failure(tmp_path / "new", OmegaConf.create({"seed": 1}), "configuration error: x")
+    assert json.loads((tmp_path / "new" / "summary.json").read_text())["status"] == "failed"
