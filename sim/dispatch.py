@@ -321,12 +321,13 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
             if turnout and unit.turnout_s > 0:
                 yield env.timeout(unit.turnout_s)
-            # A closure during turnout (a flooded road) may cut the scene off:
-            # wait where it is and look again each minute until a route opens.
-            while not np.isfinite(d.roads.time(unit.node, inc.node)):
-                yield env.timeout(60.0)
+            # Turnout ends here, when the crew is ready to roll (NFPA 1710's segments).
             t_enroute = env.now
             log(Record(env.now, "enroute", unit.scope, inc.id))
+            # A closure (a flooded road) may have cut the scene off: the unit waits where it
+            # is and looks again each minute until a route opens; the wait counts as travel.
+            while not np.isfinite(d.roads.time(unit.node, inc.node)):
+                yield env.timeout(60.0)
             # Travel time at the road state of departure; a closure later
             # does not reroute a vehicle already on its way.
             travel = d.roads.time(unit.node, inc.node)

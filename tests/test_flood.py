@@ -288,8 +288,9 @@ def test_a_scene_cut_off_during_turnout_waits_for_a_route() -> None:
 
     env.process(script())
     env.run(until=2000.0)
-    # turnout ends at 61 s; the route is checked at 61, 121, ..., 541 s (open from 500 s)
-    assert records == [(1.0, "dispatch"), (541.0, "enroute"), (741.0, "arrive")]
+    # turnout ends at 61 s (en route: NFPA 1710's turnout is the crew's, not the road's); the route is
+    # checked at 61, 121, ..., 541 s (open from 500 s), so the 480 s wait counts as travel
+    assert records == [(1.0, "dispatch"), (61.0, "enroute"), (741.0, "arrive")]
 
 
 def test_a_measured_rain_csv_becomes_the_rain_hazard(tmp_path: Path, district: City) -> None:
