@@ -112,7 +112,8 @@ class Difference:
     ``unpaired`` the Welch interval on the same runs, for contrast;
     ``p_value`` is two-sided for "no difference" (paired t-test, or the
     bootstrap's achieved significance level). ``p_floor`` is the smallest
-    p-value the method can resolve (0 for the t-test): a bootstrap p-value
+    p-value the method can resolve (0 for the t-test, set on every bootstrap
+    result): a bootstrap p-value
     equal to it means "p ≤ p_floor", not that value. ``note`` says why the
     method differs from the one asked for (empty when it does not).
     """
@@ -219,7 +220,10 @@ def paired_difference(
     ``seed`` so a report is reproducible). A bootstrap asked for fewer than
     :data:`BOOTSTRAP_MIN_N` pairs gives the paired t instead, with
     ``paired.method == "t"`` and the reason in ``note``. Identical inputs give
-    exactly 0 with a zero-width interval.
+    exactly 0 with a zero-width interval. Pairs that all differ by the same
+    non-zero amount give that amount with a zero-width interval and p = 0 for
+    the t-test, or p = ``p_floor`` for the bootstrap (every resample mean is
+    on one side of 0, which it resolves only to ``p_floor``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
@@ -237,6 +241,7 @@ def paired_difference(
     if method == "bootstrap" and n < BOOTSTRAP_MIN_N:
         method = "t"
         note = bootstrap_refusal(n)
+    floor = bootstrap_p_floor(n, resamples) if method == "bootstrap" else 0.0
     unpaired = welch_difference(x, b, level)
     bm = float(b.mean()) if n else math.nan
     xm = float(x.mean()) if n else math.nan
@@ -247,16 +252,17 @@ def paired_difference(
     est = float(d.mean())
     sd = float(d.std(ddof=1))
     if sd == 0.0:
-        # Every pair differs by the same amount (0 for an option against itself): no sampling error.
-        p = 1.0 if est == 0.0 else 0.0
-        return Difference(Interval(est, est, est, n, level, method, 0.0), unpaired, p, bm, xm, note=note)
+        # Every pair differs by the same amount (0 for an option against itself): no sampling error. Every
+        # resample mean is that amount, so a bootstrap p is its floor (never 0, which it cannot resolve).
+        p = 1.0 if est == 0.0 else floor
+        return Difference(Interval(est, est, est, n, level, method, 0.0), unpaired, p, bm, xm, p_floor=floor,
+                          note=note)
     if method == "t":
         h = _t(level, n - 1) * sd / math.sqrt(n)
         p = float(2.0 * stats.t.sf(abs(est) / (sd / math.sqrt(n)), n - 1))
         return Difference(Interval(est, est - h, est + h, n, level, method, sd), unpaired, p, bm, xm, note=note)
     low, high, p = _bootstrap(d, level, resamples, seed)
-    return Difference(Interval(est, low, high, n, level, method, sd), unpaired, p, bm, xm,
-                      p_floor=bootstrap_p_floor(n, resamples))
+    return Difference(Interval(est, low, high, n, level, method, sd), unpaired, p, bm, xm, p_floor=floor)
 
 
 def bootstrap_refusal(n: int) -> str:

@@ -123,6 +123,18 @@ def test_bootstrap_p_value_is_no_finer_than_its_resamples() -> None:
     assert bootstrap_p_floor(30, 10_000) == pytest.approx(2 / 10_001)
 
 
+def test_bootstrap_p_has_its_floor_when_every_pair_differs_by_the_same_amount() -> None:
+    b = np.linspace(100.0, 140.0, 12)
+    d = paired_difference(b - 5, b, method="bootstrap")
+    assert (d.paired.estimate, d.paired.low, d.paired.high) == (-5.0, -5.0, -5.0)
+    assert d.p_floor == pytest.approx(2 / 10_001) and d.p_value == d.p_floor and d.p_at_floor()
+    assert paired_difference(b - 5, b, method="bootstrap", resamples=999).p_value == pytest.approx(2 / 1000)
+    same = paired_difference(b, b.copy(), method="bootstrap")
+    assert same.p_value == 1.0 and same.p_floor == pytest.approx(2 / 10_001)
+    t = paired_difference(b - 5, b)
+    assert t.p_value == 0.0 and t.p_floor == 0.0  # the t-test resolves any p
+
+
 def test_pairs_with_a_missing_value_are_dropped() -> None:
     d = paired_difference([1.0, np.nan, 3.0, 5.0], [0.0, 1.0, 2.0, 3.0])
     assert d.n == 3 and d.paired.estimate == pytest.approx((1 + 1 + 2) / 3)
@@ -218,6 +230,20 @@ def test_a_bootstrap_report_prints_p_at_its_resolution() -> None:
     cmp = compare(table(), {"policy": "baseline"}, metrics=["response_p90_s"], method="bootstrap", resamples=999)
     line = findings(cmp)[0]
     assert "percentile bootstrap of the paired differences, 30 seeds; p ≤ 0.002)" in line
+    assert report_context(cmp)["effects"][0]["rows"][0]["p"] == "≤ 0.002"
+
+
+def test_a_bootstrap_report_of_a_constant_difference_gives_p_at_its_floor() -> None:
+    coll = table(seeds=12)
+    t = coll.table
+    base = t[(t["policy"] == "baseline") & (t["status"] == "ok")]
+    option = base.assign(policy="pressure_monitoring", run=base["run"].str.replace("baseline", "pm"),
+                         response_p90_s=base["response_p90_s"] - 5)
+    coll = Collection(pd.concat([base, option], ignore_index=True), coll.axes, coll.metrics)
+    cmp = compare(coll, {"policy": "baseline"}, metrics=["response_p90_s"], method="bootstrap", resamples=999)
+    d = cmp.result("response_p90_s").differences["pressure_monitoring"]
+    assert d.p_value == d.p_floor == pytest.approx(2 / 1000)
+    assert "p ≤ 0.002)" in findings(cmp)[0]
     assert report_context(cmp)["effects"][0]["rows"][0]["p"] == "≤ 0.002"
 
 
