@@ -300,6 +300,7 @@ def report_context(cmp: Comparison) -> dict[str, Any]:
         "method": " and ".join(METHODS[m] for m in _used(cmp)),
         "bootstrap": "bootstrap" in _used(cmp),
         "resamples": f"{cmp.resamples:,}",
+        "alpha": f"{1 - cmp.level:.2g}",
     }
 
 

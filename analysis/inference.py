@@ -10,7 +10,9 @@ d_i = x_i − b_i are the sample to analyse:
 ==============  ===============================================================
 mean            x̄ ± t(1−α/2, n−1) · s/√n  (Student t)
 paired t        d̄ ± t(1−α/2, n−1) · s_d/√n
-bootstrap       percentiles α/2 and 1−α/2 of d̄* over B resamples of the pairs
+bootstrap       the (k+1)-th smallest and largest of B resample means d̄*, k ≈
+                (B + 1)·α/2 − 1 (:func:`bootstrap_rank`), and the p-value
+                2·(1 + #{d̄* on the far side of 0})/(B + 1) of the same means
                 (n ≥ :data:`BOOTSTRAP_MIN_N` pairs; below, the paired t)
 unpaired        Welch: x̄ − b̄ ± t(1−α/2, ν) · √(s_x²/n_x + s_b²/n_b)
 ==============  ===============================================================
@@ -24,7 +26,10 @@ t quantile at the new n).
 The percentile bootstrap is refused below :data:`BOOTSTRAP_MIN_N` pairs (the
 paired t is used instead, and the :class:`Difference` says so), and its
 p-value is never finer than the resampling resolves
-(:attr:`Difference.p_floor`).
+(:attr:`Difference.p_floor`). Its interval and its p-value are read from the
+same sorted resample means, so the interval excludes 0 exactly when
+p < α (as for the t interval and t-test): the report's verdict and its
+p-value cannot disagree.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ __all__ = [
     "Difference",
     "Interval",
     "bootstrap_p_floor",
+    "bootstrap_rank",
     "bootstrap_refusal",
     "mean_interval",
     "paired_difference",
@@ -111,11 +117,14 @@ class Difference:
     ``paired`` is the interval of the mean paired difference (by ``method``),
     ``unpaired`` the Welch interval on the same runs, for contrast;
     ``p_value`` is two-sided for "no difference" (paired t-test, or the
-    bootstrap's achieved significance level). ``p_floor`` is the smallest
+    bootstrap's achieved significance level); for either method
+    ``paired.excludes_zero()`` holds exactly when ``p_value < 1 − level``
+    (for the bootstrap, as long as ``p_floor`` is below 1 − level, which it
+    is from :data:`BOOTSTRAP_MIN_N` pairs). ``p_floor`` is the smallest
     p-value the method can resolve (0 for the t-test, set on every bootstrap
-    result): a bootstrap p-value
-    equal to it means "p ≤ p_floor", not that value. ``note`` says why the
-    method differs from the one asked for (empty when it does not).
+    result): a bootstrap p-value equal to it means "p ≤ p_floor", not that
+    value. ``note`` says why the method differs from the one asked for
+    (empty when it does not).
     """
 
     paired: Interval
@@ -181,14 +190,54 @@ def bootstrap_p_floor(n: int, resamples: int) -> float:
     return min(1.0, max(2.0 / (resamples + 1), exact))
 
 
-def _bootstrap(d: np.ndarray, level: float, resamples: int, seed: int) -> tuple[float, float, float]:
-    """Percentile interval and achieved significance level of the mean of ``d``.
+def _alpha(level: float) -> float:
+    """1 − ``level`` without the float residue (1 − 0.95 is 0.050000000000000044)."""
+    return round(1.0 - level, 12)
 
-    ASL = 2 · min((1 + #{d̄* ≤ 0}) / (B + 1), (1 + #{d̄* ≥ 0}) / (B + 1)),
-    the percentile interval inverted, so it is never below
-    :func:`bootstrap_p_floor` (a tail with no resample is "p ≤ 2/(B + 1)",
-    not 0).
+
+def _tail_p(tail: int, resamples: int) -> float:
+    """The Monte Carlo p-value 2 · (1 + r) / (B + 1) of a tail holding r of B resamples."""
+    return 2.0 * (1 + tail) / (resamples + 1)
+
+
+def bootstrap_rank(level: float, resamples: int) -> int:
+    """0-based rank k of the bootstrap interval's ends: the largest k with 2 · (1 + k) / (B + 1) < 1 − level.
+
+    The interval is [d̄*₍ₖ₎, d̄*₍B−1−k₎] of the B sorted resample means, so
+    its lower end is above 0 exactly when at most k means are ≤ 0, that is
+    when the p-value 2 · (1 + #{d̄* ≤ 0}) / (B + 1) is below α (and likewise
+    for the upper end): the interval excludes 0 exactly when p < α. k is
+    the order statistic (B + 1)·α/2 − 1 of Davison & Hinkley (1997, ch. 5)
+    rounded down, and one lower when (B + 1)·α/2 is a whole number, so that
+    p = α itself is not a detection (249 for B = 10 000 and 95 %: the 250th
+    smallest and largest means; 23 for B = 999).
+    Raises :class:`ValueError` when B is too small for any interval at
+    ``level`` (2/(B + 1) ≥ α).
     """
+    alpha = _alpha(level)
+    k = max(0, int(alpha * (resamples + 1) / 2.0) - 2)
+    while _tail_p(k + 1, resamples) < alpha:
+        k += 1
+    while k >= 0 and not _tail_p(k, resamples) < alpha:
+        k -= 1
+    if k < 0:
+        need = max(1, math.floor(2.0 / alpha) - 1)
+        while not _tail_p(0, need) < alpha:
+            need += 1
+        raise ValueError(f"{resamples} bootstrap resamples cannot resolve a {100 * level:g} % interval "
+                         f"(p is never below 2/(B + 1)); use at least {need}")
+    return k
+
+
+def _bootstrap(d: np.ndarray, level: float, resamples: int, seed: int) -> tuple[float, float, float]:
+    """Percentile interval and achieved significance level of the mean of ``d``, from the same resamples.
+
+    Interval: the order statistics of :func:`bootstrap_rank`. ASL =
+    2 · (1 + min(#{d̄* ≤ 0}, #{d̄* ≥ 0})) / (B + 1), never below
+    :func:`bootstrap_p_floor` (a tail with no resample is "p ≤ 2/(B + 1)",
+    not 0). The interval excludes 0 exactly when ASL < α.
+    """
+    k = bootstrap_rank(level, resamples)
     rng = np.random.default_rng(seed)
     n = d.size
     means = np.empty(resamples)
@@ -197,10 +246,10 @@ def _bootstrap(d: np.ndarray, level: float, resamples: int, seed: int) -> tuple[
         stop = min(resamples, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
         means[start:stop] = d[idx].mean(axis=1)
-    alpha = 1.0 - level
-    low, high = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0])
+    means.sort()
+    low, high = means[k], means[resamples - 1 - k]
     tail = min(int(np.count_nonzero(means <= 0)), int(np.count_nonzero(means >= 0)))
-    asl = max(2.0 * (1 + tail) / (resamples + 1), bootstrap_p_floor(n, resamples))
+    asl = max(_tail_p(tail, resamples), bootstrap_p_floor(n, resamples))
     return float(low), float(high), min(1.0, asl)
 
 
@@ -217,18 +266,22 @@ def paired_difference(
     ``option`` and ``baseline`` are aligned by replication (same seed at the
     same index). ``method`` is ``"t"`` (paired t) or ``"bootstrap"``
     (percentile, ``resamples`` resamples of the pairs, generator seeded with
-    ``seed`` so a report is reproducible). A bootstrap asked for fewer than
-    :data:`BOOTSTRAP_MIN_N` pairs gives the paired t instead, with
-    ``paired.method == "t"`` and the reason in ``note``. Identical inputs give
-    exactly 0 with a zero-width interval. Pairs that all differ by the same
-    non-zero amount give that amount with a zero-width interval and p = 0 for
-    the t-test, or p = ``p_floor`` for the bootstrap (every resample mean is
-    on one side of 0, which it resolves only to ``p_floor``).
+    ``seed`` so a report is reproducible; too few resamples for ``level``
+    raise :class:`ValueError`, see :func:`bootstrap_rank`). A bootstrap asked
+    for fewer than :data:`BOOTSTRAP_MIN_N` pairs gives the paired t instead,
+    with ``paired.method == "t"`` and the reason in ``note``. Identical inputs
+    give exactly 0 with a zero-width interval. Pairs that all differ by the
+    same non-zero amount give that amount with a zero-width interval and
+    p = 0 for the t-test, or p = ``p_floor`` for the bootstrap (every
+    resample mean is on one side of 0, which it resolves only to
+    ``p_floor``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     if resamples < 1:
         raise ValueError(f"resamples must be positive, got {resamples}")
+    if method == "bootstrap":
+        bootstrap_rank(level, resamples)  # too few resamples for the level is an error whatever n is
     x = np.asarray(option, dtype=float)
     b = np.asarray(baseline, dtype=float)
     if x.shape != b.shape:

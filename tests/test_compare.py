@@ -22,10 +22,11 @@ from scipy import stats
 from analysis.collect import Collection, collect
 from analysis.compare import Comparison, Precision, compare, main, parse_baseline, parse_precision
 from analysis.compare_figures import difference_map_caption, difference_map_figure, map_panels
-from analysis.compare_report import findings, report_context
+from analysis.compare_report import findings, report_context, write_comparison
 from analysis.inference import (
     BOOTSTRAP_MIN_N,
     bootstrap_p_floor,
+    bootstrap_rank,
     mean_interval,
     paired_difference,
     replications_needed,
@@ -123,6 +124,46 @@ def test_bootstrap_p_value_is_no_finer_than_its_resamples() -> None:
     assert bootstrap_p_floor(30, 10_000) == pytest.approx(2 / 10_001)
 
 
+#: Twelve paired differences whose 10 000 resample means (generator seed 0) put exactly 250 at or below
+#: zero: the p-value 2 · 251 / 10 001 = 0.0502 sits on the edge of 5 %.
+EDGE = np.array([2.084, 1.398, 1.673, 1.233, -0.067, 0.272, 1.507, -0.087, -0.521, 0.556, -1.218, -0.182])
+
+
+def test_bootstrap_interval_and_p_value_agree_on_the_edge_of_significance() -> None:
+    d = paired_difference(EDGE, np.zeros(EDGE.size), method="bootstrap", resamples=10_000, seed=0)
+    assert d.method == "bootstrap" and d.n == 12
+    assert d.p_value == pytest.approx(2 * 251 / 10_001) and d.p_value >= 0.05
+    assert d.paired.low <= 0 < d.paired.high and not d.paired.excludes_zero()
+    assert (d.paired.low, d.paired.high) == pytest.approx((-0.000333, 1.1075), abs=1e-4)
+
+
+def test_bootstrap_verdict_and_p_value_agree_on_random_small_samples() -> None:
+    # "The interval excludes 0" and "p < α" are the same event, whatever the sample, seed, B and level.
+    agree = detected = 0
+    for sample in range(60):
+        rng = np.random.default_rng(1000 + sample)
+        n = int(rng.integers(BOOTSTRAP_MIN_N, 21))
+        d = rng.normal(rng.uniform(0.0, 1.0), 1.0, n).round(int(rng.integers(1, 4)))
+        for seed, resamples, level in ((0, 999, 0.95), (1, 2_000, 0.95), (2, 10_000, 0.95), (3, 1_000, 0.9)):
+            r = paired_difference(d, np.zeros(n), level=level, method="bootstrap", resamples=resamples, seed=seed)
+            assert r.p_floor < round(1 - level, 12)
+            assert r.paired.excludes_zero() == (r.p_value < round(1 - level, 12)), (sample, seed, r)
+            agree += 1
+            detected += r.paired.excludes_zero()
+    assert agree == 240 and 20 < detected < 220  # both verdicts occur
+
+
+def test_bootstrap_rank_is_the_largest_order_statistic_below_alpha() -> None:
+    assert bootstrap_rank(0.95, 10_000) == 249  # the 250th smallest and largest of 10 000
+    assert bootstrap_rank(0.95, 999) == 23  # 2 · 25 / 1000 = 0.05 is not below 5 %
+    assert bootstrap_rank(0.90, 10_000) == 499
+    assert bootstrap_rank(0.95, 40) == 0
+    with pytest.raises(ValueError, match="use at least 40"):
+        bootstrap_rank(0.95, 39)
+    with pytest.raises(ValueError, match="resamples"):
+        paired_difference(EDGE, np.zeros(EDGE.size), method="bootstrap", resamples=20)
+
+
 def test_bootstrap_p_has_its_floor_when_every_pair_differs_by_the_same_amount() -> None:
     b = np.linspace(100.0, 140.0, 12)
     d = paired_difference(b - 5, b, method="bootstrap")
@@ -212,6 +253,8 @@ def test_compare_says_what_is_wrong() -> None:
         compare(table(), {"policy": "baseline"}, metrics=["nope"])
     with pytest.raises(ValueError, match="--method"):
         compare(table(), method="anova")
+    with pytest.raises(ValueError, match="use at least 40"):
+        compare(table(), {"policy": "baseline"}, method="bootstrap", resamples=20)
 
 
 def test_a_bootstrap_report_on_three_seeds_says_it_used_t() -> None:
@@ -231,6 +274,28 @@ def test_a_bootstrap_report_prints_p_at_its_resolution() -> None:
     line = findings(cmp)[0]
     assert "percentile bootstrap of the paired differences, 30 seeds; p ≤ 0.002)" in line
     assert report_context(cmp)["effects"][0]["rows"][0]["p"] == "≤ 0.002"
+
+
+def edge_table() -> Collection:
+    rows = []
+    for s, v in enumerate(EDGE):
+        for policy, value in (("baseline", 300.0 + 7 * s), ("pressure_monitoring", 300.0 + 7 * s + v)):
+            rows.append({"sweep": "m", "run": f"m/{policy}/{s}", "job": 0, "status": "ok", "error": "",
+                         "policy": policy, "seed": s, "scenario": "pipe_burst", "response_p90_s": value})
+    return Collection(pd.DataFrame(rows), axes=["policy", "seed", "scenario"], metrics=["response_p90_s"])
+
+
+def test_a_bootstrap_report_does_not_call_p_of_0_05_a_detected_effect(tmp_path: Path) -> None:
+    cmp = compare(edge_table(), {"policy": "baseline"}, metrics=["response_p90_s"], method="bootstrap")
+    d = cmp.result("response_p90_s").differences["pressure_monitoring"]
+    assert d.p_value == pytest.approx(2 * 251 / 10_001, abs=1e-6)
+    line = findings(cmp)[0]
+    assert "raises" not in line and "no difference detectable" in line, line
+    row = report_context(cmp)["effects"][0]["rows"][0]
+    assert row["p"] == "0.05" and not row["significant"]
+    files = write_comparison(cmp, tmp_path, figures=False)
+    assert "interval excludes zero exactly when p < 0.05" in " ".join(files["md"].read_text().split())
+    assert "interval excludes zero exactly when p &lt; 0.05" in files["html"].read_text()
 
 
 def test_a_bootstrap_report_of_a_constant_difference_gives_p_at_its_floor() -> None:
