@@ -1,7 +1,8 @@
 """Comparing options over replications: means, paired differences and the replications a precision needs.
 
 Data flow: :func:`analysis.collect.collect` (one row per run) → :func:`compare`
-(options, pairs, intervals: a :class:`Comparison`, pure) →
+(options, pairs, intervals: a :class:`Comparison`; it reads nothing but the
+runs' ``standards.fractile`` from their ``summary.json``, for the labels) →
 :func:`analysis.compare_report.write_comparison` (figures, ``compare.md``,
 ``compare.html``). :func:`main` is the ``cityres-compare`` command.
 
@@ -16,6 +17,7 @@ collection keeps. Statistics are in :mod:`analysis.inference`.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
@@ -105,6 +107,9 @@ class Comparison:
 
     ``crn[option]["hazards"]`` (and ``["calls"]``) is (pairs whose option run
     saw the same hazards as the baseline run, pairs with both digests).
+    ``fractile`` is the runs' ``standards.fractile`` when they all ran with
+    the same one (None when unknown or mixed); :meth:`label` names metrics
+    with it.
     """
 
     collection: Collection
@@ -121,6 +126,11 @@ class Comparison:
     constant: list[str]
     notes: list[str]
     resamples: int = 10_000
+    fractile: float | None = None
+
+    def label(self, metric: str) -> tuple[str, str]:
+        """(readable name, unit) of ``metric`` for these runs (see :func:`metric_label`)."""
+        return metric_label(metric, self.fractile)
 
     @property
     def others(self) -> list[str]:
@@ -293,7 +303,25 @@ def compare(
                      "for a nominal 95 % at 3 seeds) and its p-values are meaningless, so those differences use "
                      "the paired t interval and t-test.")
     return Comparison(coll, by_axes, pair_on, base_label, options, runs, results, level, method, precision,
-                      _crn(runs, pair_on, options), constant, notes, resamples)
+                      _crn(runs, pair_on, options), constant, notes, resamples, standards_fractile(runs))
+
+
+def standards_fractile(runs: pd.DataFrame) -> float | None:
+    """The ``standards.fractile`` every run of ``runs`` wrote in its ``summary.json``.
+
+    None when a run's summary cannot be read or does not say, or when the runs
+    differ (a sweep over ``standards.fractile``): the labels then say "at the
+    standards' fractile" rather than guess.
+    """
+    seen: set[float] = set()
+    for run in runs["run"].dropna().astype(str).unique() if "run" in runs else ():
+        try:
+            summary = json.loads((Path(run) / "summary.json").read_text(encoding="utf-8"))
+            value = float(summary["standards"]["fractile"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        seen.add(value)
+    return seen.pop() if len(seen) == 1 else None
 
 
 def _metrics(coll: Collection, runs: pd.DataFrame, metrics: Sequence[str] | None) -> tuple[list[str], list[str]]:

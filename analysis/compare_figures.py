@@ -21,7 +21,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from scipy import stats
 
-from analysis.compare import metric_label
 from analysis.figures import fmt_duration, new_figure
 
 if TYPE_CHECKING:
@@ -62,8 +61,8 @@ def _names(cmp: Comparison) -> tuple[dict[str, str], str]:
     return {o: o for o in cmp.options}, ""
 
 
-def _axis_title(metric: str) -> str:
-    label, unit = metric_label(metric)
+def _axis_title(cmp: Comparison, metric: str) -> str:
+    label, unit = cmp.label(metric)
     return f"{label} ({unit})" if unit else label
 
 
@@ -122,7 +121,7 @@ def effects_figure(cmp: Comparison) -> Figure:
             ax.grid(axis="y", visible=False)
             if axis:
                 ax.set_ylabel(axis)
-            ax.set_title(f"{_axis_title(res.metric)}: option − {_short(names[cmp.baseline])}", loc="left")
+            ax.set_title(f"{_axis_title(cmp, res.metric)}: option − {_short(names[cmp.baseline])}", loc="left")
             lo, hi = ax.get_xlim()
             span = max(abs(lo), abs(hi), 1e-9)
             ax.set_xlim(min(lo, -0.08 * span), max(hi, 0.08 * span))
@@ -155,7 +154,7 @@ def means_figure(cmp: Comparison) -> Figure:
             wide = len(x) > 4 or max(len(names[o]) for o in cmp.options) > 60 / max(len(x), 1)
             ax.set_xticklabels([_short(names[o], 22) for o in cmp.options], rotation=20 if wide else 0,
                                ha="right" if wide else "center")
-            ax.set_title(_axis_title(res.metric), loc="left")
+            ax.set_title(_axis_title(cmp, res.metric), loc="left")
             ax.grid(axis="x", visible=False)
             if axis:
                 ax.set_xlabel(axis)

@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.collect import counts, write_atomic, write_collection
-from analysis.compare import Comparison, MetricResult, metric_label
+from analysis.compare import Comparison, MetricResult
 from analysis.compare_figures import (
     difference_map_caption,
     difference_map_figure,
@@ -131,7 +131,7 @@ def _n(n: int | None) -> str:
 def _finding(cmp: Comparison, res: MetricResult, option: str) -> str:
     d = res.differences[option]
     p = d.paired
-    label, unit = metric_label(res.metric)
+    label, unit = cmp.label(res.metric)
     name = _lower_first(label)
     if p.n < 2:
         return f"{option}: {name} has {p.n} paired replication(s) with {cmp.baseline}: no interval."
@@ -158,7 +158,7 @@ def findings(cmp: Comparison) -> list[str]:
 def _effects_rows(cmp: Comparison) -> list[dict[str, Any]]:
     sections = []
     for res in cmp.results:
-        label, unit = metric_label(res.metric)
+        label, unit = cmp.label(res.metric)
         rows = []
         for o in cmp.others:
             d = res.differences[o]
@@ -182,7 +182,7 @@ def _effects_rows(cmp: Comparison) -> list[dict[str, Any]]:
 def _means_rows(cmp: Comparison) -> list[dict[str, Any]]:
     out = []
     for res in cmp.results:
-        label, unit = metric_label(res.metric)
+        label, unit = cmp.label(res.metric)
         cells = []
         for o in cmp.options:
             m = res.means[o]
@@ -195,7 +195,7 @@ def _means_rows(cmp: Comparison) -> list[dict[str, Any]]:
 def _precision_rows(cmp: Comparison) -> list[dict[str, Any]]:
     out = []
     for res in cmp.results:
-        label, unit = metric_label(res.metric)
+        label, unit = cmp.label(res.metric)
         dec = _decimals(res.target / 2 if res.target else math.nan)
         target = f"± {_num(res.target, dec, unit)}" if res.target else "–"
         for o in cmp.others:
@@ -295,7 +295,7 @@ def report_context(cmp: Comparison) -> dict[str, Any]:
         "crn": _crn_text(cmp),
         "problems": problems,
         "notes": cmp.notes,
-        "constant": [metric_label(m)[0] for m in cmp.constant],
+        "constant": [cmp.label(m)[0] for m in cmp.constant],
         "level": round(100 * cmp.level),
         "method": " and ".join(METHODS[m] for m in _used(cmp)),
         "bootstrap": "bootstrap" in _used(cmp),

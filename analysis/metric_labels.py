@@ -7,12 +7,18 @@ segments, standards compliance, one block per lifeline), the fire metrics of
 :func:`analysis.fire.fire_headline` (``fire_``) and the flood numbers of
 :func:`analysis.flood.flood_headline` flattened with a ``flood_`` prefix.
 The table is written out, not guessed from a key's suffix: a new metric gets
-its label here, and the tests fail until it does.
+its label here, and the tests fail until it does. The standards' value at the
+fractile (``*_fractile_s``) follows ``standards.fractile`` of the runs:
+:func:`metric_label` names it ("p90") when given that fractile, and says "at
+the standards' fractile" when not.
 """
 
 from __future__ import annotations
 
 __all__ = ["METRIC_LABELS", "metric_label"]
+
+#: How a ``*_fractile_s`` label names its fractile when the runs' ``standards.fractile`` is not known.
+_AT_FRACTILE = "value at the standards' fractile"
 
 _SEGMENTS: dict[str, str] = {
     "call_processing": "call processing",
@@ -51,7 +57,7 @@ _RESILIENCE: dict[str, tuple[str, str]] = {
     "t_recovered_s": ("time service was last restored", "s"),
     "time_to_recover_s": ("time from first drop to full service", "s"),
     "customer_hours_lost": ("customer-hours lost", "customer-h"),
-    "customers_total": ("customers served", "customers"),
+    "customers_total": ("customers connected", "customers"),
     "customers_interrupted": ("customers interrupted", "customers"),
     "saifi": ("SAIFI (interruptions per customer)", ""),
     "saidi_h": ("SAIDI", "h"),
@@ -93,7 +99,7 @@ def _flood_detail() -> dict[str, tuple[str, str]]:
     for when, what in (("dry", "dry roads"), ("peak", "roads at the flood peak")):
         for limit in (300, 480, 600):
             out[f"flood_coverage_{when}_within_{limit}s"] = (
-                f"Population within {limit // 60} min of a fire station, {what}", "")
+                f"Share of population within {limit // 60} min of a fire station, {what}", "share")
     for part, what in (("all", "all background calls"), ("flood", "calls during the flood")):
         pre = f"flood_response_inflation_{part}"
         out[f"{pre}_n_pairs"] = (f"Calls paired with the dry run, {what}", "calls")
@@ -123,7 +129,7 @@ def _table() -> dict[str, tuple[str, str]]:
     for key, name in _STANDARDS.items():
         out[f"{key}_compliance"] = (f"{name}: share within target", "")
         out[f"{key}_compliance_lower"] = (f"{name}: share within target, unmeasured as missed", "")
-        out[f"{key}_fractile_s"] = (f"{name}: p90 of the measure", "s")
+        out[f"{key}_fractile_s"] = (f"{name}: {_AT_FRACTILE} of the measure", "s")
         out[f"{key}_pass"] = (f"{name}: met (1 = yes)", "")
         out[f"{key}_n"] = (f"{name}: incidents measured", "incidents")
         out[f"{key}_n_unmeasured"] = (f"{name}: incidents not measured", "incidents")
@@ -142,18 +148,24 @@ def _table() -> dict[str, tuple[str, str]]:
     return out
 
 
-#: metric key -> (readable name, unit); "" for a unit-free number (a share, a ratio).
+#: metric key -> (readable name, unit); "" for a unit-free number (a ratio), "share" for a fraction 0–1 (printed
+#: as a bare number). ``*_fractile_s`` names say "value at the standards' fractile": see :func:`metric_label`.
 METRIC_LABELS: dict[str, tuple[str, str]] = _table()
 
 
-def metric_label(metric: str) -> tuple[str, str]:
+def metric_label(metric: str, fractile: float | None = None) -> tuple[str, str]:
     """(readable name, unit) of a headline metric; an unlisted key is shown as itself, with no unit.
 
     A collection names a metric ``metric_<key>`` when ``<key>`` is also a run
     column (``n_incidents``; see :func:`analysis.collect.collect`): it gets
-    the label of ``<key>``.
+    the label of ``<key>``. ``fractile`` is the runs' ``standards.fractile``
+    (0.9 names a ``*_fractile_s`` metric "p90"); without it the label says
+    "value at the standards' fractile".
     """
-    if metric in METRIC_LABELS:
-        return METRIC_LABELS[metric]
-    key = metric.removeprefix("metric_")
-    return METRIC_LABELS.get(key, (metric, ""))
+    key = metric if metric in METRIC_LABELS else metric.removeprefix("metric_")
+    if key not in METRIC_LABELS:
+        return metric, ""
+    name, unit = METRIC_LABELS[key]
+    if fractile is not None and key.endswith("_fractile_s") and _AT_FRACTILE in name:
+        name = name.replace(_AT_FRACTILE, f"p{100 * fractile:g}")
+    return name, unit

@@ -225,6 +225,8 @@ def test_compare_pairs_by_seed_and_checks_common_random_numbers() -> None:
     assert cmp.crn == {"pressure_monitoring": {"hazards": (30, 30), "calls": (30, 30)}}
     assert res.needed_paired["pressure_monitoring"] < res.needed_unpaired["pressure_monitoring"]
     assert cmp.replications == {"baseline": 30, "pressure_monitoring": 30}
+    assert cmp.fractile is None  # no summary.json to read it from
+    assert cmp.label("nfpa_travel_fractile_s")[0].endswith("value at the standards' fractile of the measure")
 
 
 def test_common_random_numbers_are_checked_per_option_against_the_baseline() -> None:
@@ -351,6 +353,9 @@ def test_policies_on_the_same_seeds_are_paired(runs: Path) -> None:
     assert cmp.crn == {"pressure_monitoring": {"hazards": (3, 3), "calls": (3, 3)}}
     d = cmp.result("water_customer_hours_lost").differences["pressure_monitoring"]
     assert d.n == 3 and d.paired.width < d.unpaired.width / 2
+    # The runs' summary.json give standards.fractile 0.9, so the value at the fractile is named p90.
+    assert cmp.fractile == 0.9
+    assert cmp.label("gb51080_fractile_s")[0] == "GB 51080 dispatch to arrival ≤ 5 min (fire, rescue): p90 of the measure"
 
 
 def test_a_policy_compared_with_itself_differs_by_exactly_zero(runs: Path) -> None:

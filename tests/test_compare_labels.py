@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from analysis.collect import collect
+from analysis.compare import standards_fractile
 from analysis.metric_labels import METRIC_LABELS, metric_label
 from sim.config import Config, register_configs
 from sim.runner import simulate
@@ -74,6 +76,9 @@ def test_units_are_the_metrics_own_not_guessed_from_the_suffix() -> None:
     assert metric_label("fire_casualties_total") == ("Expected fire casualties", "people")
     assert metric_label("water_resilience_loss_pct")[1] == "%"
     assert metric_label("water_customer_hours_lost") == ("Water customer-hours lost", "customer-h")
+    assert metric_label("power_customers_total") == ("Power customers connected", "customers")
+    assert metric_label("flood_coverage_peak_within_300s") == (
+        "Share of population within 5 min of a fire station, roads at the flood peak", "share")
     # An unlisted key is shown as itself, without a unit it cannot know.
     assert metric_label("something_new_h") == ("something_new_h", "")
 
@@ -84,3 +89,27 @@ def test_labels_tell_metrics_apart() -> None:
         assert label[0] and label[0] != key, key
         assert label not in shown, f"{key} and {shown.get(label)} are both shown as {label}"
         shown[label] = key
+
+
+def test_a_share_is_printed_as_the_bare_fraction_its_unit_says() -> None:
+    from analysis.compare_report import _num
+
+    assert _num(0.9861, 3, metric_label("flood_coverage_dry_within_300s")[1]) == "0.986"
+
+
+def test_the_value_at_the_fractile_is_named_by_the_runs_standards(root: Path, tmp_path: Path) -> None:
+    key = "gb51080_fractile_s"
+    assert metric_label(key)[0] == "GB 51080 dispatch to arrival ≤ 5 min (fire, rescue): value at the standards' " \
+                                   "fractile of the measure"
+    assert metric_label(key, 0.9)[0].endswith(": p90 of the measure")
+    assert metric_label(f"metric_{key}", 0.95)[0].endswith(": p95 of the measure")
+    assert metric_label("response_p90_s", 0.95) == metric_label("response_p90_s")  # a fixed p90, whatever the standards
+    assert standards_fractile(collect([root]).ok) == 0.9
+    runs = []
+    for name, fractile in (("a", 0.9), ("b", 0.95)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"standards": {"fractile": fractile}}))
+        runs.append(str(tmp_path / name))
+    assert standards_fractile(pd.DataFrame({"run": runs[1:]})) == 0.95
+    assert standards_fractile(pd.DataFrame({"run": runs})) is None  # mixed: not one fractile to name
+    assert standards_fractile(pd.DataFrame({"run": [*runs[1:], str(tmp_path / "none")]})) is None
