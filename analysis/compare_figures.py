@@ -222,7 +222,7 @@ def response_cdf_figure(rep: Replicates, cmp: Comparison) -> Figure:
     """Share of emergency incidents reached within t: mean ECDF over replications per option, with band.
 
     Left: total response (call to arrival); right: dispatch to arrival with
-    the GB 51080 target. The dotted line is the standards' fractile (90 %).
+    the GB 51080 target. The dotted line is the standards' fractile (``standards.fractile``, 0.9 by default).
     """
     colours = option_colours(cmp)
     p = rep.standards.fractile

@@ -54,7 +54,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "response_cdf.png": (
         "Response-time distributions",
         "Share of emergency incidents reached within a time: the mean of the runs' ECDFs with its interval. "
-        "Dashed: the GB 51080 dispatch-to-arrival target (5 min); dotted: the 90 % fractile.",
+        "Dashed: the GB 51080 dispatch-to-arrival target (5 min by default); dotted: the standards' fractile "
+        "(90 % by default).",
     ),
     "map.png": (
         "Where outcomes differ",
