@@ -15,6 +15,11 @@ hazard id) and :func:`storm_owner` gives each of those events to it.
 warning signal it reaches), flooding points and their depth, closed links and
 underpasses, trapped vehicles and residents, pump-truck calls and their wait.
 
+What the early warning did is read from the events, not from the policy's
+name: underpasses closed with the note ``early warning: ...`` and pump trucks
+sent to a spot before it flooded (a ``flood_pumping`` incident reported
+before any ``flood_point`` at its node).
+
 Rainstorm warning signals (暴雨预警信号, 《气象灾害预警信号发布与传播办法》,
 中国气象局令第16号, 2007; [K], check the current text): blue 50 mm in 12 h,
 yellow 50 mm in 6 h, orange 50 mm in 3 h, red 100 mm in 3 h. The thresholds
@@ -136,6 +141,13 @@ class Storm:
         self.people = [r for r in incs if str(r["type"]) == "people_trapped"]
         self.pumping = [r for r in incs if str(r["type"]) == "flood_pumping"]
         self.pump_units = sorted({str(s) for s in ev["scope"] if str(s).startswith("units.pump_truck.")})
+        # pump trucks sent at the warning: to a spot before it flooded
+        flooded: dict[str, float] = {}
+        for t, scope, _, _ in self.kinds.get("flood_point", []):
+            flooded.setdefault(scope, t)
+        self.prepositioned = ([r for r in self.pumping
+                               if float(r["t_report_s"]) < flooded.get(str(r["scope"]), math.inf)]
+                              if self.first("warning") else [])
 
     # -- places
     def node_zone(self, node: int) -> str:
@@ -220,6 +232,9 @@ class Storm:
         link = (int(str(inc["scope"]).rsplit(".", 1)[-1]) if str(inc["scope"]).startswith("roads.link.")
                 else g_under[0] if g_under else None)
         n_trapped = len(self.trapped)
+        n_pre, n_sent = len({s for _, s, _, _ in pre}), len(self.prepositioned)
+        warned = ("warned_both" if n_pre and n_sent else "warned_underpasses" if n_pre
+                  else "warned_pumps" if n_sent else "warned_idle")
         return {
             "rain_total": f"{float(self.mm.sum()):.0f}" if len(self.mm) else unknown,
             "rain_duration": pb.duration(len(self.mm) * self.step_s) if len(self.mm) else unknown,
@@ -250,7 +265,9 @@ class Storm:
             "closed_now": str(self.closed_at(group.t_s)),
             "n_closed": str(len(closed_links)),
             "n_closed_underpasses": str(sum(1 for k in closed_links if k in self.underpass)),
-            "n_preclosed": str(len({s for _, s, _, _ in pre})),
+            "n_preclosed": str(n_pre),
+            "n_prepositioned": str(n_sent),
+            "warning_actions": pb.phrase(warned, n=n_pre, k=n_sent),
             "links": _short(pb, [self.link(k) for k in g_links], 3) if g_links else unknown,
             "n_links": str(len(g_links)),
             "underpasses": _short(pb, [self.link(k) for k in g_under], 3) if g_under else unknown,

@@ -69,6 +69,7 @@ FIELDS = frozenset(
         "trapped_total", "trapped_text", "people_total", "pump_calls", "n_pump_trucks", "pump_wait_max",
         "flood_over_clock", "flood_over_text", "flood_duration", "signal_reached",
         "peak_step", "point", "point_depth", "underpasses", "n_underpasses", "underpass_depth",
+        "n_prepositioned", "warning_actions",
     }
 )
 

@@ -81,6 +81,10 @@ def test_scenario_text_describes_the_storm_with_the_runs_numbers(runs: dict[str,
     trapped = f"{n['trapped']}辆车在" if n["trapped"] else "无车辆涉水被困"
     assert trapped in storm
     assert ("发布预警" in storm) == (name == "warning")
+    if name == "warning":  # what the warning did, counted from the events
+        ev = load_run(runs[name]).events
+        pre = ev.loc[(ev["kind"] == "road_close") & ev["note"].str.startswith("early warning"), "scope"].nunique()
+        assert pre > 0 and f"提前封闭{pre}处下穿通道，并预置" in storm
     # the knock-on line now follows the storm it refers to
     assert zh.scenario.index(storm) < next(i for i, s in enumerate(zh.scenario) if s.startswith("由上述事件引发"))
     assert zh.title.startswith("模拟城区（参照鼓楼区）暴雨城市内涝")
