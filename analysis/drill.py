@@ -390,11 +390,12 @@ def _scenario_text(ctx: Context, t0: float, t1: float, etype: str, cap: int) -> 
         if group is None:
             continue
         f = ctx.fields(inc, group)
-        if inc["type"] == RAINSTORM:
+        if inc["type"] == RAINSTORM and ctx.storm is not None:
+            # "intense" only for rain enough for a warning signal; no flooding told where none formed
             warned = ctx.first(int(inc["incident"]), "warning") is not None
-            out.append(pb.label("scene_rainstorm", **f) + pb.label("scene_rain_warned" if warned
-                                                                   else "scene_rain_unwarned", **f)
-                       + pb.label("scene_rain_outcome", **f))
+            out.append(pb.label("scene_rainstorm" if ctx.storm.signal() else "scene_rain_light", **f)
+                       + pb.label("scene_rain_warned" if warned else "scene_rain_unwarned", **f)
+                       + pb.label("scene_rain_outcome_dry" if ctx.storm.dry else "scene_rain_outcome", **f))
             continue
         if inc["type"] != "water_main_break":
             own = f"scene_{inc['type']}"

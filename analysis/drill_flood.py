@@ -18,7 +18,11 @@ underpasses, trapped vehicles and residents, pump-truck calls and their wait.
 What the early warning did is read from the events, not from the policy's
 name: underpasses closed with the note ``early warning: ...`` and pump trucks
 sent to a spot before it flooded (a ``flood_pumping`` incident reported
-before any ``flood_point`` at its node).
+before any ``flood_point`` at its node). The pump-truck fleet is the city's:
+``scenario.waterlogging.pumps.count`` in the run's ``.hydra/config.yaml``,
+placed at the stations of ``city/stations.csv`` (none without a station, as
+``sim/flood_process.py`` places them); without that file, the trucks seen in
+``events.csv``.
 
 Rainstorm warning signals (暴雨预警信号, 《气象灾害预警信号发布与传播办法》,
 中国气象局令第16号, 2007; [K], check the current text): blue 50 mm in 12 h,
@@ -35,13 +39,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import yaml
 
 from analysis.rundir import Run
 
 if TYPE_CHECKING:
     from analysis.drill_select import Context, Group
 
-__all__ = ["RAINSTORM", "STORM_KINDS", "Storm", "storm_incidents", "storm_owner"]
+__all__ = ["RAINSTORM", "STORM_KINDS", "Storm", "pump_fleet", "storm_incidents", "storm_owner"]
 
 RAINSTORM = "rainstorm"
 #: Kinds the flood process logs for the storm as a whole, without an incident.
@@ -69,6 +74,23 @@ def _params(text: Any) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return p if isinstance(p, dict) else {}
+
+
+def pump_fleet(run: Run) -> int | None:
+    """Pump trucks the city had: the configured count where the run folder records it, else ``None``."""
+    f = run.path / ".hydra" / "config.yaml"
+    try:
+        cfg = yaml.safe_load(f.read_text(encoding="utf-8")) if f.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return None
+    node: Any = cfg
+    for part in ("scenario", "waterlogging", "pumps", "count"):
+        node = node.get(part) if isinstance(node, dict) else None
+    count = _num(node)
+    if count is None or count < 0:
+        return None
+    stations = run.city.get("stations")
+    return 0 if stations is not None and not len(stations) else int(count)
 
 
 def storm_incidents(run: Run) -> dict[int, dict[str, Any]]:
@@ -141,6 +163,8 @@ class Storm:
         self.people = [r for r in incs if str(r["type"]) == "people_trapped"]
         self.pumping = [r for r in incs if str(r["type"]) == "flood_pumping"]
         self.pump_units = sorted({str(s) for s in ev["scope"] if str(s).startswith("units.pump_truck.")})
+        fleet = pump_fleet(run)
+        self.n_pump_trucks = max(fleet, len(self.pump_units)) if fleet is not None else len(self.pump_units)
         # pump trucks sent at the warning: to a spot before it flooded
         flooded: dict[str, float] = {}
         for t, scope, _, _ in self.kinds.get("flood_point", []):
@@ -189,6 +213,17 @@ class Storm:
                 return str(s["key"])
         return None
 
+    @property
+    def flooded(self) -> bool:
+        """Did any flooding point form?"""
+        return bool(self.kinds.get("flood_point"))
+
+    @property
+    def dry(self) -> bool:
+        """Rain that left nothing to tell: no flooding point, no link closed by water, nobody trapped."""
+        return not (self.flooded or any(r[3] == "flood" for r in self.kinds.get("road_close", []))
+                    or self.trapped or self.people)
+
     def first(self, kind: str) -> tuple[float, str, float | None, str] | None:
         rows = self.kinds.get(kind)
         return rows[0] if rows else None
@@ -235,6 +270,10 @@ class Storm:
         n_pre, n_sent = len({s for _, s, _, _ in pre}), len(self.prepositioned)
         warned = ("warned_both" if n_pre and n_sent else "warned_underpasses" if n_pre
                   else "warned_pumps" if n_sent else "warned_idle")
+        fleet = self.n_pump_trucks
+        pump_text = (pb.phrase("pump_work", n=fleet, calls=len(self.pumping),
+                               wait=pb.duration(max(waits)) if waits else pb.duration(0.0)) if self.pumping
+                     else pb.phrase("pump_idle", n=fleet) if fleet else pb.phrase("pump_none"))
         return {
             "rain_total": f"{float(self.mm.sum()):.0f}" if len(self.mm) else unknown,
             "rain_duration": pb.duration(len(self.mm) * self.step_s) if len(self.mm) else unknown,
@@ -246,6 +285,8 @@ class Storm:
             "wettest_hour": f"{self.wettest(3600.0):.0f}",
             "return_period": (pb.phrase("return_period", n=f"{self.return_period:g}")
                               if self.return_period else pb.phrase("return_period_unknown")),
+            "return_period_plain": (pb.phrase("return_period_plain", n=f"{self.return_period:g}")
+                                    if self.return_period else pb.phrase("return_period_unknown")),
             "signal": pb.phrase(f"signal_{signal}") if signal else pb.phrase("signal_none"),
             "signal_reached": pb.phrase("signal_reached", signal=pb.phrase(f"signal_{signal}")) if signal else "",
             "warning_clock": ctx.clock(warn[0]) if warn else unknown,
@@ -280,7 +321,8 @@ class Storm:
                              else pb.phrase("trapped_none")),
             "people_total": str(len(self.people)),
             "pump_calls": str(len(self.pumping)),
-            "n_pump_trucks": str(len(self.pump_units)),
+            "n_pump_trucks": str(fleet),
+            "pump_text": pump_text,
             "pump_wait_max": pb.duration(max(waits)) if waits else pb.duration(0.0),
             "flood_over_clock": ctx.clock(over[0]) if over else unknown,
             "flood_over_text": pb.phrase("flood_over_at", clock=ctx.clock(over[0])) if over

@@ -69,7 +69,7 @@ FIELDS = frozenset(
         "trapped_total", "trapped_text", "people_total", "pump_calls", "n_pump_trucks", "pump_wait_max",
         "flood_over_clock", "flood_over_text", "flood_duration", "signal_reached",
         "peak_step", "point", "point_depth", "underpasses", "n_underpasses", "underpass_depth",
-        "n_prepositioned", "warning_actions",
+        "return_period_plain", "n_prepositioned", "warning_actions", "pump_text",
     }
 )
 
@@ -78,7 +78,8 @@ _NAMED = ("roles", "senders", "modes", "events", "incident_types", "severity", "
 _REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places", "flood", "objectives", "injects",
              "contingencies", "phrases", "labels")
 _WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
-                   "total_min", "total_max", "note_contains", "note_excludes", "feeds", "underpass"})
+                   "total_min", "total_max", "note_contains", "note_excludes", "feeds", "underpass",
+                   "signal", "flooded"})
 
 
 class PlaybookError(ValueError):

@@ -587,6 +587,9 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
         or ("customers_max" in when and out > when["customers_max"])
         or ("scope_prefix" in when and not group.scope.startswith(str(when["scope_prefix"])))
         or ("underpass" in when and ctx.underpass(group) != bool(when["underpass"]))
+        # the rainstorm: rain enough for a warning signal; a flooding point formed
+        or ("signal" in when and (ctx.storm is not None and ctx.storm.signal() is not None) != bool(when["signal"]))
+        or ("flooded" in when and (ctx.storm is not None and ctx.storm.flooded) != bool(when["flooded"]))
     )
 
 

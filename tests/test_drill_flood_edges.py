@@ -1,4 +1,4 @@
-"""Drill scripts of rainstorms at the edges: an early warning that does less than its name says.
+"""Drill scripts of rainstorms at the edges: a warning that changes nothing, rain that floods nothing.
 
 Each run goes through the command line (``python -m sim``) on the default
 city, as a user makes it, so the run folder holds what Hydra writes
@@ -33,6 +33,11 @@ RUNS: dict[str, list[str]] = {
     "warned_capped": [*FLOOD, WARN, "scenario.waterlogging.storm.duration_min=60",
                       "scenario.waterlogging.storm.start_s=600", "run.horizon_s=5400",
                       "policy.early_warning.preposition_pumps=false"],
+    # about 4 mm in 20 min: no flooding point anywhere
+    "shower": [*FLOOD, "scenario.waterlogging.storm.return_period_yr=0.1", "scenario.waterlogging.storm.duration_min=20",
+               "scenario.waterlogging.storm.start_s=600", "run.horizon_s=3600"],
+    # no rain at all
+    "burst": ["scenario=pipe_burst", "run.report=false", "seed=0", "run.horizon_s=14400"],
 }
 
 
@@ -114,3 +119,36 @@ def test_a_warning_capped_at_the_start_still_comes_before_the_rain(runs: dict[st
         drill = drills[("warned_capped", lang)]
         by_rule = {i.rule: i for i in drill.injects}
         assert by_rule["rain_warning"].t_s < by_rule["rain_onset"].t_s
+
+
+def test_rain_that_floods_nothing_reads_as_such(runs: dict[str, Path], drills: dict) -> None:
+    run = load_run(runs["shower"])
+    ev = run.events
+    assert not (ev["kind"] == "flood_point").any() and (ev["kind"] == "rain_start").any()
+    total = round(float(ev.loc[ev["kind"] == "rain_start", "value"].iloc[0]))
+    assert total == 4
+    zh, en = _storm_line(drills[("shower", "zh")], "zh"), _storm_line(drills[("shower", "en")], "en")
+    for bad in ("强降雨", "短历时", "首个积淹水点", "不详", "0台排涝车", "积水全部消退", "最深约"):
+        assert bad not in zh, (bad, zh)
+    for bad in ("intense", "heavy", "unknown", "first flooding point", "0 pump trucks", "water was gone",
+                "deepest"):
+        assert bad not in en, (bad, en)
+    assert f"累计雨量约{total}毫米" in zh and "未出现积淹水点" in zh and "未达到暴雨预警信号发布标准" in zh
+    assert f"about {total} mm" in en and "no flooding point formed" in en
+    # the fleet is the city's (4 trucks at the fire stations), not the trucks seen in events.csv
+    assert "4台排涝车均未接到抢排任务" in zh and "none of the 4 pump trucks was called out" in en
+    for lang in ("zh", "en"):
+        by_rule = {i.rule: i for i in drills[("shower", lang)].injects}
+        assert "rain_onset" not in by_rule and "flood_over_command" not in by_rule and "rain_over" not in by_rule
+        assert {"rain_onset_light", "rain_over_dry"} <= set(by_rule)
+    onset = {lang: {i.rule: i for i in drills[("shower", lang)].injects}["rain_onset_light"].message
+             for lang in ("zh", "en")}
+    assert "强降雨" not in onset["zh"] and "heavy" not in onset["en"]
+    assert f"累计雨量约{total}毫米" in onset["zh"] and f"about {total} mm" in onset["en"]
+
+
+def test_a_run_without_rain_has_no_storm_text(drills: dict) -> None:
+    for lang, words in (("zh", ("降雨", "积淹水", "排涝", "暴雨")), ("en", ("rain", "flooding point", "pump truck"))):
+        drill = drills[("burst", lang)]
+        assert not [s for s in drill.scenario if any(w in s for w in words)], drill.scenario
+        assert not [i for i in drill.injects + drill.contingencies if i.hazard], drill.injects
