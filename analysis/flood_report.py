@@ -93,11 +93,13 @@ def flood_map_figure(run: Run, t_s: float) -> bytes:
         ax.set_ylabel("y (km)")
         ax.set_title(f"Flood peak, t = {t_s / 3600.0:.2f} h: {int(closed.sum())} links closed, "
                      f"{int(slow.sum())} slowed", loc="left")
-        ax.legend(handles=[
-            Line2D([], [], color=(0.85, 0.1, 0.1), lw=2.0, label="closed to units (flood too deep, or works)"),
+        # A figure legend "outside": the constrained layout makes room for it (an axes legend
+        # anchored outside the axes was cut off at the figure's edge).
+        fig.legend(handles=[
+            Line2D([], [], color=(0.85, 0.1, 0.1), lw=2.0, label="closed to units\n(flood too deep, or works)"),
             Line2D([], [], color=(1.0, 0.45, 0.0), lw=2.0, label="slowed (darker: slower)"),
             Line2D([], [], marker="o", ls="none", color="#2171b5", label="flooding point (> 10 cm)"),
-        ], loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
+        ], loc="outside right upper", fontsize=8)
         return png_bytes(fig)
 
 
