@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from analysis.drill_playbook import finite_number as _num
 from analysis.rundir import Run
 
 if TYPE_CHECKING:
@@ -53,14 +54,6 @@ RAINSTORM = "rainstorm"
 STORM_KINDS = frozenset({"rain_start", "warning", "flood_point", "flood_clear", "rain_end", "flood_over"})
 #: Road records of the storm: the note says the flood closed the link, or the warning did.
 _ROAD_KINDS = frozenset({"road_close", "road_open"})
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _is_storm_road(note: str) -> bool:

@@ -110,6 +110,15 @@ def _fields_of(template: str) -> set[str]:
     return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+def finite_number(v: Any) -> float | None:
+    """``v`` as a finite float, or None (a missing, empty or non-numeric table cell)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
 class _Checker:
     def __init__(self, source: str, data: dict[str, Any]) -> None:
         self.source = source

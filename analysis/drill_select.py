@@ -25,6 +25,7 @@ import numpy as np
 
 from analysis.drill_flood import Storm, storm_incidents, storm_owner
 from analysis.drill_playbook import LANGS, Playbook, fmt_clock
+from analysis.drill_playbook import finite_number as _num
 from analysis.metrics import fractile, response_components
 from analysis.rundir import Run, run_horizon
 
@@ -65,14 +66,6 @@ class Cand:
     mode: str
     score: float
     t_s: float
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _present(v: Any) -> bool:
