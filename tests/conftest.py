@@ -62,3 +62,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA} (only in the project's workspace)")
     return SHARED_DATA
+
+
+# ----------------------------------------------------------- drill scripts
+@pytest.fixture(scope="module")
+def playbook() -> dict:
+    """The shipped drill playbook, checked."""
+    from analysis.drill_playbook import load_playbook
+
+    return load_playbook()
+
+
+@pytest.fixture(scope="module")
+def drills(runs: dict[str, Path], playbook: dict) -> dict:
+    """(run name, language) -> the functional drill of each run in the module's ``runs`` fixture."""
+    from analysis.drill import DrillOptions, build_drill
+    from analysis.rundir import load_run
+
+    return {(name, lang): build_drill(load_run(path), DrillOptions(lang=lang), playbook)
+            for name, path in runs.items() for lang in ("zh", "en")}

@@ -105,11 +105,6 @@ def make_run(root: Path, policy: str = "baseline", zone_name: str = "Ninghai Sub
     return root
 
 
-@pytest.fixture(scope="module")
-def playbook() -> dict:
-    return load_playbook()
-
-
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return make_run(tmp_path / "run")

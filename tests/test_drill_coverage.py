@@ -14,17 +14,16 @@ from importlib import resources
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
-from analysis.drill_playbook import LANGS, load_playbook
-from sim.config import Config, register_configs
+from analysis.drill_playbook import LANGS
+from sim.config import Config
 from sim.fire_response import STREET_TEAM
 from sim.flood_process import FLOOD_TYPES
 from sim.log import EVENT_KINDS
 from sim.registry import SCENARIOS
 from sim.rng import Streams
 from sim.runner import build_city
+from tests.test_config import make
 
 
 def _options(group: str) -> dict[str, str]:
@@ -37,26 +36,13 @@ def _options(group: str) -> dict[str, str]:
     return out
 
 
-def _compose(overrides: list[str]) -> Config:
-    register_configs()
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        cfg = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
-    assert isinstance(cfg, Config)
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def playbook() -> dict:
-    return load_playbook()
-
-
 @pytest.fixture(scope="module")
 def configs() -> list[Config]:
     """The default configuration with each scenario, policy and experiment option."""
     overrides = ([[]] + [[f"scenario={o}"] for o in _options("scenario")]
                  + [[f"policy={o}"] for o in _options("policy")]
                  + [[f"experiment={o}"] for o in _options("experiment")])
-    return [_compose(o) for o in overrides]
+    return [make(o) for o in overrides]
 
 
 def _named(playbook: dict, section: str, key: str) -> bool:

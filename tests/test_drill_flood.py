@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.drill import Drill, DrillOptions, build_drill
-from analysis.drill_playbook import load_playbook
+from analysis.drill import DrillOptions, build_drill
 from analysis.drill_render import render_markdown, write_files
 from analysis.rundir import load_run
 from sim.config import Config
@@ -42,17 +41,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("flood_runs")
     # folder names are printed in the overview: not words the raw-key check looks for
     return {"baseline": _simulate(root / "run0", False), "warning": _simulate(root / "run1", True)}
-
-
-@pytest.fixture(scope="module")
-def playbook() -> dict:
-    return load_playbook()
-
-
-@pytest.fixture(scope="module")
-def drills(runs: dict[str, Path], playbook: dict) -> dict[tuple[str, str], Drill]:
-    return {(name, lang): build_drill(load_run(path), DrillOptions(lang=lang), playbook)
-            for name, path in runs.items() for lang in ("zh", "en")}
 
 
 def _storm_numbers(run_dir: Path) -> dict[str, int]:

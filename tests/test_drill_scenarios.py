@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.drill import Drill, DrillOptions, build_drill
-from analysis.drill_playbook import load_playbook
+from analysis.drill import DrillOptions, build_drill
 from analysis.drill_render import inject_rows, render_markdown, write_files
 from analysis.rundir import load_run
 from sim.config import Config
@@ -48,17 +47,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         assert summary["status"] == "ok", summary.get("error")
         out[name] = root / name
     return out
-
-
-@pytest.fixture(scope="module")
-def playbook() -> dict:
-    return load_playbook()
-
-
-@pytest.fixture(scope="module")
-def drills(runs: dict[str, Path], playbook: dict) -> dict[tuple[str, str], Drill]:
-    return {(name, lang): build_drill(load_run(path), DrillOptions(lang=lang), playbook)
-            for name, path in runs.items() for lang in ("zh", "en")}
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
