@@ -107,6 +107,7 @@ def storm_incidents(run: Run) -> dict[int, dict[str, Any]]:
             "t_report_s": report if not math.isnan(report) else t, "t_dispatch_s": math.nan,
             "t_enroute_s": math.nan, "t_arrival_s": math.nan, "t_control_s": math.nan, "t_close_s": math.nan,
             "first_unit": "", "n_units": math.nan, "outcome": "", "wait_s": math.nan, "t_unit_dispatch_s": math.nan,
+            "t_full_alarm_s": math.nan, "full_alarm_travel_s": math.nan,
         }
     return out
 

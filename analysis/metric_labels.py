@@ -35,6 +35,9 @@ _STANDARDS: dict[str, str] = {
     "nfpa_turnout_fire": "NFPA 1710 turnout ≤ 80 s (fire, rescue)",
     "nfpa_turnout_ems": "NFPA 1710 turnout ≤ 60 s (medical)",
     "nfpa_travel": "NFPA 1710 travel ≤ 4 min (fire, rescue, medical)",
+    "nfpa_travel_als": "NFPA 1710 ALS travel ≤ 8 min (medical)",
+    "nfpa_full_alarm": "NFPA 1710 full alarm travel ≤ 8 min (fire)",
+    "nfpa_full_alarm_highrise": "NFPA 1710 full alarm travel ≤ 10 min 10 s (high-rise fire)",
 }
 
 #: Service curves in ``service.csv`` (``water.cascade``: customers without water only through a power cascade).

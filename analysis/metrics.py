@@ -41,6 +41,8 @@ from sim.log import OUTCOMES
 __all__ = [
     "COMPONENTS",
     "EMS_TYPES",
+    "FULL_ALARM_TYPES",
+    "MEASURES",
     "FIRE_TYPES",
     "OTHER_TYPES",
     "UTILITY_TYPES",
@@ -63,6 +65,9 @@ __all__ = [
 FIRE_TYPES: tuple[str, ...] = (
     "fire", "highrise_fire", "rescue", "gas_fire", "lpg_leak", "vehicle_trapped", "people_trapped",
 )
+#: Fires below high-rise: NFPA 1710's initial full alarm objective (480 s of travel) applies;
+#: ``highrise_fire`` has its own (610 s).
+FULL_ALARM_TYPES: tuple[str, ...] = ("fire", "gas_fire")
 #: Emergency medical incidents: the NFPA 1710 EMS turnout applies.
 EMS_TYPES: tuple[str, ...] = ("medical",)
 #: Utility work orders: timed like the others, but no response standard applies.
@@ -81,6 +86,9 @@ COMPONENTS: dict[str, str] = {
     "response": "Total response",
 }
 
+#: Every measure a standard's objective may use: the segments and the initial full alarm's travel.
+MEASURES: dict[str, str] = {**COMPONENTS, "full_alarm_travel": "Full-alarm travel"}
+
 
 @dataclass(frozen=True)
 class Standards:
@@ -88,13 +96,18 @@ class Standards:
 
     GB 51080-2015 §4.1.3: arrive within 5 min of the dispatch order.
     NFPA 1710: turnout 80 s (fire, special operations) / 60 s (EMS); travel of
-    the first unit 240 s; each met for at least ``fractile`` of incidents.
+    the first unit 240 s; travel of an ALS unit to an EMS incident 480 s; travel
+    of the initial full alarm assignment 480 s (610 s at a high-rise); each met
+    for at least ``fractile`` of incidents.
     """
 
     gb51080_dispatch_to_arrival_s: float = 300.0
     nfpa1710_turnout_fire_s: float = 80.0
     nfpa1710_turnout_ems_s: float = 60.0
     nfpa1710_travel_s: float = 240.0
+    nfpa1710_travel_als_s: float = 480.0
+    nfpa1710_full_alarm_travel_s: float = 480.0
+    nfpa1710_full_alarm_highrise_travel_s: float = 610.0
     fractile: float = 0.9
 
     def __post_init__(self) -> None:
@@ -213,6 +226,8 @@ def response_components(incidents: pd.DataFrame) -> pd.DataFrame:
     call_processing = t_dispatch − t_report − wait_s; queue_wait = wait_s;
     turnout = t_enroute − t_unit_dispatch; travel = t_arrival − t_enroute;
     dispatch_to_arrival = t_arrival − t_dispatch; response = t_arrival − t_report.
+    Beside them, ``full_alarm_travel`` (:data:`MEASURES`): the longest travel among the
+    units that completed the run card on scene (NaN if it never was complete).
 
     ``t_enroute`` and ``t_unit_dispatch`` belong to the first-arriving unit, so
     turnout is that unit's own; ``t_dispatch`` is the first dispatch order of
@@ -241,6 +256,9 @@ def response_components(incidents: pd.DataFrame) -> pd.DataFrame:
     out["travel"] = t["t_arrival_s"] - t["t_enroute_s"]
     out["dispatch_to_arrival"] = t["t_arrival_s"] - t["t_dispatch_s"]
     out["response"] = t["t_arrival_s"] - t["t_report_s"]
+    out["full_alarm_travel"] = (
+        inc["full_alarm_travel_s"].astype(float).to_numpy() if "full_alarm_travel_s" in inc else np.nan
+    )
     return out
 
 
@@ -283,7 +301,8 @@ def compliance(
     """
     types = tuple(types)
     rows = components[components["type"].isin(types)]
-    x = rows[measure].astype(float)
+    # A frame without the measure (one built before it existed) has it unmeasured everywhere.
+    x = rows[measure].astype(float) if measure in rows else pd.Series(np.nan, index=rows.index, dtype=float)
     measured = x.notna()
     n = int(measured.sum())
     n_un = int((~measured).sum())
@@ -314,6 +333,15 @@ def standards_compliance(
     ``nfpa_turnout_fire``: turnout ≤ 80 s, fire and rescue.
     ``nfpa_turnout_ems``: turnout ≤ 60 s, medical.
     ``nfpa_travel``: travel of the first unit ≤ 240 s, fire, rescue and medical.
+    ``nfpa_travel_als``: travel of the first unit ≤ 480 s, medical (NFPA 1710 §4.1.2.1's
+    ALS objective, 2004 numbering; the first unit at a medical call is an ambulance here,
+    and every ambulance is taken as ALS: an assumption).
+    ``nfpa_full_alarm``: travel of the initial full alarm assignment ≤ 480 s, fires (``fire``,
+    ``gas_fire``); ``nfpa_full_alarm_highrise``: the same ≤ 610 s, ``highrise_fire``. The
+    assignment is the run card, by kind and number, filled by whichever units arrive first;
+    its travel is the longest of theirs (each from its own departure, so queueing and turnout
+    are left out as NFPA 1710 leaves them out of travel). An incident whose card was never
+    complete on scene is unmeasured (counted as a miss in ``share_lower``).
     Each at the configured fractile (0.9).
     """
     s = Standards.of(standards)
@@ -331,6 +359,17 @@ def standards_compliance(
         ),
         "nfpa_travel": compliance(
             components, "travel", s.nfpa1710_travel_s, FIRE_TYPES + EMS_TYPES, fractile_p=p, standard="NFPA 1710",
+        ),
+        "nfpa_travel_als": compliance(
+            components, "travel", s.nfpa1710_travel_als_s, EMS_TYPES, fractile_p=p, standard="NFPA 1710 (ALS)",
+        ),
+        "nfpa_full_alarm": compliance(
+            components, "full_alarm_travel", s.nfpa1710_full_alarm_travel_s, FULL_ALARM_TYPES, fractile_p=p,
+            standard="NFPA 1710 (full alarm)",
+        ),
+        "nfpa_full_alarm_highrise": compliance(
+            components, "full_alarm_travel", s.nfpa1710_full_alarm_highrise_travel_s, ("highrise_fire",),
+            fractile_p=p, standard="NFPA 1710 (full alarm, high-rise)",
         ),
     }
 

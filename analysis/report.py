@@ -37,6 +37,7 @@ from analysis.fire import case_rows, fire_headline, fire_table, fire_timeline_fi
 from analysis.lifelines import cascade_share, cascade_tree, lifeline_table, tree_lines
 from analysis.metrics import (
     COMPONENTS,
+    MEASURES,
     Compliance,
     Standards,
     emergency,
@@ -207,6 +208,9 @@ _OBJECTIVES = (
     ("nfpa_turnout_fire", "NFPA 1710 turnout, fire"),
     ("nfpa_turnout_ems", "NFPA 1710 turnout, EMS"),
     ("nfpa_travel", "NFPA 1710 travel"),
+    ("nfpa_travel_als", "NFPA 1710 ALS travel"),
+    ("nfpa_full_alarm", "NFPA 1710 full alarm travel"),
+    ("nfpa_full_alarm_highrise", "NFPA 1710 full alarm travel, high-rise"),
 )
 
 
@@ -294,7 +298,7 @@ def _fire_sections(run: Run, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
     return [{
         "standard": c.standard,
-        "measure": COMPONENTS[c.measure],
+        "measure": MEASURES[c.measure],
         "types": ", ".join(c.types),
         "target": fmt_duration(c.target_s),
         "n": c.n,

@@ -25,13 +25,20 @@ from typing import Any
 
 import pandas as pd
 
-from sim.log import CITY_FILES, EVENT_COLUMNS, HAZARD_COLUMNS, INCIDENT_COLUMNS, SERVICE_COLUMNS
+from sim.log import (
+    CITY_FILES,
+    EVENT_COLUMNS,
+    HAZARD_COLUMNS,
+    INCIDENT_COLUMNS,
+    LATER_INCIDENT_COLUMNS,
+    SERVICE_COLUMNS,
+)
 
 __all__ = ["REQUIRED_FILES", "Run", "atomic_write", "load_run", "run_horizon"]
 
 #: Tables every run folder must hold, with the columns each must have.
 REQUIRED_FILES: dict[str, tuple[str, ...]] = {
-    "incidents.csv": INCIDENT_COLUMNS,
+    "incidents.csv": tuple(c for c in INCIDENT_COLUMNS if c not in LATER_INCIDENT_COLUMNS),
     "events.csv": EVENT_COLUMNS,
     "service.csv": SERVICE_COLUMNS,
     "hazards.csv": HAZARD_COLUMNS,
@@ -108,6 +115,9 @@ def load_run(path: str | Path) -> Run:
         if not f.is_file():
             raise FileNotFoundError(f"{f}: run folder has no {name}")
         tables[name] = _read_table(f, columns)
+    for c in LATER_INCIDENT_COLUMNS:  # a folder written before these columns: empty, as "never"
+        inc = tables["incidents.csv"]
+        inc[c] = pd.to_numeric(inc[c]) if c in inc else pd.Series(float("nan"), index=inc.index, dtype=float)
     city: dict[str, pd.DataFrame] = {}
     for name, columns in CITY_FILES.items():
         f = root / "city" / name

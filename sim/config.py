@@ -541,6 +541,13 @@ class StandardsConfig:
     nfpa1710_turnout_fire_s: float = 80.0
     nfpa1710_turnout_ems_s: float = 60.0
     nfpa1710_travel_s: float = 240.0
+    # NFPA 1710 §4.1.2.1 (2004 numbering, DOMAIN.md 2.3): an advanced life support unit within
+    # 480 s of travel at an EMS incident. Every ambulance is taken as ALS (an assumption).
+    nfpa1710_travel_als_s: float = 480.0
+    # NFPA 1710: the initial full alarm assignment (the run card on scene) within 480 s of
+    # travel at a fire; 610 s at a high-rise fire (DOMAIN.md 2.3).
+    nfpa1710_full_alarm_travel_s: float = 480.0
+    nfpa1710_full_alarm_highrise_travel_s: float = 610.0
     fractile: float = 0.9
 
 

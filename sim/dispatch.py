@@ -57,6 +57,11 @@ class Incident:
     t_close: float | None = None
     first_unit: str = ""
     n_units: int = 0
+    # The run card still to arrive (kind -> units): when it empties, the initial full alarm
+    # assignment is on scene (NFPA 1710's effective response force), by whichever units.
+    card_left: dict[str, int] = field(default_factory=dict)
+    t_full_alarm: float | None = None  # the run card's last unit on scene
+    full_alarm_travel: float = 0.0  # the longest travel of the units that made up the card
     assigned: int = 0
     cleared: int = 0
     pending: int = 0  # requests waiting in a queue

@@ -430,6 +430,7 @@ class _World:
             yield env.timeout(processing)
         inc.t_ready = env.now
         card = pol.dispatch.run_cards.get(inc.type) or inc.extra.get("card", {})
+        inc.card_left = {kind: n for kind, n in card.items() if n > 0}
         any_unit = False
         for kind in sorted(card):
             for _ in range(card[kind]):
@@ -443,6 +444,15 @@ class _World:
     # ------------------------------------------------------------------ work
     def on_arrive(self, unit: Unit, inc: Incident, t_enroute: float, t_assigned: float) -> None:
         inc.n_units += 1
+        left = inc.card_left.get(unit.kind, 0)
+        if left > 0:  # one of the run card's units (the first of its kind to arrive fill the card)
+            inc.full_alarm_travel = max(inc.full_alarm_travel, self.env.now - t_enroute)
+            if left == 1:
+                del inc.card_left[unit.kind]
+                if not inc.card_left:
+                    inc.t_full_alarm = self.env.now
+            else:
+                inc.card_left[unit.kind] = left - 1
         if inc.t_arrival is None:
             inc.t_arrival = self.env.now
             inc.t_enroute = t_enroute

@@ -16,6 +16,7 @@ __all__ = [
     "EVENT_KINDS",
     "HAZARD_COLUMNS",
     "INCIDENT_COLUMNS",
+    "LATER_INCIDENT_COLUMNS",
     "OUTCOMES",
     "RUN_FILES",
     "SERVICE_COLUMNS",
@@ -71,7 +72,11 @@ INCIDENT_COLUMNS = (
     "outcome",  # resolved | unserved | open_at_end
     "wait_s",  # time the call waited in the queue for a free unit after processing
     "t_unit_dispatch_s",  # when the first-arriving unit was assigned (may be after t_dispatch_s)
+    "t_full_alarm_s",  # the run card complete on scene (by kind and number, whichever units); empty if never
+    "full_alarm_travel_s",  # the longest travel (en route to arrival) among the units that completed the card
 )
+#: Incident columns added after the first run folders were written: absent in older folders (read as empty).
+LATER_INCIDENT_COLUMNS = ("t_full_alarm_s", "full_alarm_travel_s")
 OUTCOMES = ("resolved", "unserved", "open_at_end")
 
 #: Event kinds in ``events.csv`` and what ``scope``/``value`` mean for each.

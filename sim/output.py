@@ -130,6 +130,8 @@ def _incident_row(inc: Incident, city: City) -> list[Any]:
         inc.t_close, inc.first_unit, inc.n_units, inc.outcome,
         None if inc.t_dispatch is None or inc.t_ready is None else inc.t_dispatch - inc.t_ready,
         inc.t_unit_dispatch,
+        inc.t_full_alarm,
+        None if inc.t_full_alarm is None else inc.full_alarm_travel,
     ]
 
 

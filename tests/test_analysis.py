@@ -282,6 +282,43 @@ def test_flood_rescue_calls_count_in_the_fire_service_standards() -> None:
     assert (c["nfpa_travel"].n, c["nfpa_travel"].n_met) == (3, 2)  # the pump truck's work order is not counted
 
 
+def test_als_travel_row_counts_medical_calls_against_eight_minutes() -> None:
+    """NFPA 1710's ALS objective (480 s of travel, EMS incidents only), beside the 240 s first-unit row."""
+    comps = components_frame(["medical"] * 4 + ["fire"], travel=[200.0, 300.0, 480.0, 500.0, 600.0])
+    c = standards_compliance(comps)
+    als = c["nfpa_travel_als"]
+    assert als.types == ("medical",) and als.target_s == 480.0
+    assert (als.n, als.n_met, als.value_at_fractile, als.passed) == (4, 3, 500.0, False)
+    assert (c["nfpa_travel"].n, c["nfpa_travel"].n_met) == (5, 1)
+    assert standards_compliance(comps, {"nfpa1710_travel_als_s": 500.0})["nfpa_travel_als"].passed is True
+
+
+def test_full_alarm_rows_use_the_card_travel_and_count_incomplete_cards_as_unmeasured() -> None:
+    """NFPA 1710's initial full alarm: 480 s at fires, 610 s at high-rise fires; a card never complete on
+    scene is unmeasured, so it lowers share_lower but not share."""
+    comps = components_frame(["fire", "fire", "gas_fire", "highrise_fire", "highrise_fire", "medical"])
+    comps["full_alarm_travel"] = [300.0, 500.0, float("nan"), 600.0, 700.0, 100.0]
+    c = standards_compliance(comps)
+    fa, hr = c["nfpa_full_alarm"], c["nfpa_full_alarm_highrise"]
+    assert fa.types == ("fire", "gas_fire") and fa.target_s == 480.0
+    assert (fa.n, fa.n_met, fa.n_unmeasured, fa.share, fa.share_lower) == (2, 1, 1, 0.5, 1 / 3)
+    assert hr.types == ("highrise_fire",) and hr.target_s == 610.0 and (hr.n, hr.n_met) == (2, 1)
+    assert standards_compliance(comps, {"nfpa1710_full_alarm_highrise_travel_s": 700.0})[
+        "nfpa_full_alarm_highrise"].passed is True
+
+
+def test_folder_without_the_full_alarm_columns_reads_them_as_never(tmp_path: Path) -> None:
+    from sim.log import LATER_INCIDENT_COLUMNS
+
+    d = write_run_folder(tmp_path / "old")
+    old = [c for c in INCIDENT_COLUMNS if c not in LATER_INCIDENT_COLUMNS]
+    write_csv(d / "incidents.csv", old, [[r[c] for c in old] for r in SAMPLE_INCIDENTS])
+    run = load_run(d)
+    assert run.incidents["t_full_alarm_s"].isna().all() and run.incidents["full_alarm_travel_s"].isna().all()
+    c = standards_compliance(response_components(run.incidents))["nfpa_full_alarm"]
+    assert c.n == 0 and c.n_unmeasured == int(run.incidents["type"].isin(("fire", "gas_fire")).sum())
+
+
 def test_compliance_passes_at_the_fractile_and_follows_the_standards() -> None:
     comps = components_frame(["fire"] * 10, dispatch_to_arrival=[100.0] * 9 + [1000.0])
     assert standards_compliance(comps)["gb51080"].passed is True  # 9 of 10 = 90 %

@@ -77,7 +77,7 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple | dict]) ->
         w = csv.writer(fh)
         w.writerow(header)
         for r in rows:
-            w.writerow([r[c] for c in header] if isinstance(r, dict) else r)
+            w.writerow([r.get(c, "") for c in header] if isinstance(r, dict) else r)
 
 
 def make_run(root: Path, policy: str = "baseline", zone_name: str = "Ninghai Subdistrict",

@@ -20,10 +20,12 @@ from sim.rng import Streams
 from sim.water import WaterState
 from tests.conftest import line_city
 
+FIRE_UNITS = (("FS1", "engine", 0), ("FS1", "ladder", 0), ("FS1", "rescue", 0),
+              ("FS1", "engine", 0), ("FS1", "engine", 0), ("FS1", "rescue", 0))
 
-def fire_city(floors: int = 30):
-    base = line_city(units=(("FS1", "engine", 0), ("FS1", "ladder", 0), ("FS1", "rescue", 0),
-                            ("FS1", "engine", 0), ("FS1", "engine", 0), ("FS1", "rescue", 0)))
+
+def fire_city(floors: int = 30, units: tuple[tuple[str, str, int], ...] = FIRE_UNITS):
+    base = line_city(units=units)
     hr = (HighRise(id="HR1", zone="Z01", node=2, floors=floors, households=8 * floors, height_m=3.0 * floors),
           HighRise(id="HR2", zone="Z01", node=1, floors=18, households=120, height_m=54.0))
     return dataclasses.replace(base, highrises=hr)
@@ -222,6 +224,39 @@ def test_street_team_gives_earlier_water() -> None:
     (a,), (b,) = times(base, "first_water"), times(street, "first_water")
     assert b < a
     assert [r.scope for r in street.events if r.kind == "first_water"] == ["units.street_team"]
+
+
+def _card_on_scene(log: engine.RunLog, inc_id: int, card: dict[str, int]) -> tuple[float, float] | None:
+    """From the events alone: when the first units filling ``card`` were all on scene, and their longest travel."""
+    left, t_last, travel = dict(card), None, 0.0
+    for r in log.events:
+        kind = r.scope.split(".")[1] if r.scope.startswith("units.") else ""
+        if r.kind == "arrive" and r.incident == inc_id and left.get(kind, 0) > 0:
+            left[kind] -= 1
+            t_last, travel = r.t_s, max(travel, float(r.value))
+            if not any(left.values()):
+                return t_last, travel
+    return None
+
+
+def test_full_alarm_is_the_run_card_on_scene_from_the_events() -> None:
+    card = PolicyConfig().dispatch.run_cards["highrise_fire"]  # 3 engines, a ladder, a rescue
+    for seed in range(3):
+        log = run_fire(fire_policy(), seed=seed)
+        inc = log.incidents[0]
+        expected = _card_on_scene(log, inc.id, card)
+        assert expected is not None and inc.t_full_alarm is not None
+        assert inc.t_full_alarm == expected[0] and inc.t_full_alarm >= inc.t_arrival
+        assert inc.full_alarm_travel == pytest.approx(expected[1], abs=1e-3)
+        assert inc.full_alarm_travel >= inc.t_arrival - inc.t_enroute - 1e-9
+
+
+def test_full_alarm_never_complete_without_a_ladder() -> None:
+    city = fire_city(units=tuple(u for u in FIRE_UNITS if u[1] != "ladder"))
+    log = engine.run(city, [fire_hazard()], [], make_policy(fire_policy(), CityConfig()), 20000.0, Streams(0))
+    inc = log.incidents[0]
+    assert inc.t_arrival is not None and inc.n_units >= 4
+    assert inc.t_full_alarm is None and inc.card_left == {"ladder": 1}
 
 
 # ------------------------------------------------------------------- config
