@@ -48,12 +48,12 @@ from typing import Any
 
 import numpy as np
 
+from analysis.drill_context import Context
 from analysis.drill_flood import RAINSTORM
 from analysis.drill_playbook import LANGS, TYPES, Playbook, PlaybookError, load_playbook
 from analysis.drill_select import (
     HOUR_S,
     Cand,
-    Context,
     candidates,
     contingencies,
     parse_clock,

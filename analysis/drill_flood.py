@@ -45,7 +45,7 @@ from analysis.drill_playbook import finite_number as _num
 from analysis.rundir import Run
 
 if TYPE_CHECKING:
-    from analysis.drill_select import Context, Group
+    from analysis.drill_context import Context, Group
 
 __all__ = ["RAINSTORM", "STORM_KINDS", "Storm", "pump_fleet", "storm_incidents", "storm_owner"]
 

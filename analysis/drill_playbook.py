@@ -52,7 +52,7 @@ FIELDS = frozenset(
         "eta", "queue", "delay", "target", "call_processing", "travel",
         "occur_clock", "report_clock", "dispatch_clock", "arrive_clock", "isolate_clock",
         "restore_clock", "control_clock",
-        # power faults, gas leaks and high-rise fires (analysis.drill_select.Context._hazard_fields)
+        # power faults, gas leaks and high-rise fires (analysis.drill_context.Context._hazard_fields)
         "asset", "component", "components", "component_names", "n_components", "trapped_block",
         "fed_hospitals", "fed_backup", "value", "total", "zones",
         "power_customers", "power_zones", "signal_zones", "signal_links", "pumps_down", "lifted_nodes",
