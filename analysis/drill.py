@@ -260,7 +260,7 @@ def _targets(ctx: Context, objectives: Sequence[str], iid: int) -> tuple[str, st
                               capability=pb.text(obj["capability"])))
         observed = ctx.metric(obj["metric"], iid) if obj["metric"] != "none" else None
         target = ctx.target(obj, observed, iid)
-        tgt = pb.duration(target) if target is not None else pb.label("na")
+        tgt = pb.duration(target, exact=True) if target is not None else pb.label("na")
         kw = {"name": pb.text(obj["name"]), "target": tgt, "source": pb.text(obj["source"])}
         lines.append(pb.label("target_line", observed=pb.duration(observed), **kw) if observed is not None
                      else pb.label("target_only", **kw))
@@ -277,7 +277,7 @@ def _inject(ctx: Context, c: Cand, label: str, held: bool, ex0: datetime, elapse
     if held:
         obj = pb.data["objectives"][objectives[0]]
         observed = ctx.metric(obj["metric"], iid) if obj["metric"] != "none" else None
-        extra["target"] = pb.duration(ctx.target(obj, observed, iid))
+        extra["target"] = pb.duration(ctx.target(obj, observed, iid), exact=True)
         if rule.get("delay_s"):
             extra["delay"] = pb.duration(float(rule["delay_s"]))
     f = ctx.fields(c.inc, c.group, **extra)
@@ -363,7 +363,7 @@ def _checklist(ctx: Context, injects: Sequence[Inject]) -> tuple[CheckItem, ...]
         items.append(CheckItem(
             code=f"O{n}", objective=key, name=name, text=pb.text(obj["text"]), capability=pb.text(obj["capability"]),
             applies_to=applies, injects=tuple(g["injects"]), target_s=target,
-            target=pb.duration(target) if target is not None else pb.label("na"), source=pb.text(obj["source"]),
+            target=pb.duration(target, exact=True) if target is not None else pb.label("na"), source=pb.text(obj["source"]),
             observed_s=observed, observed=obs_text,
             met=(observed <= target + 1e-9) if observed is not None and target is not None else None,
         ))

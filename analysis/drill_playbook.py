@@ -332,17 +332,21 @@ class Playbook:
                 return name[: -len(suffix)] + str(zh)
         return name
 
-    def duration(self, seconds: float | None) -> str:
-        return fmt_duration(seconds, self.lang) if seconds is not None else self.phrase("unknown")
+    def duration(self, seconds: float | None, exact: bool = False) -> str:
+        return fmt_duration(seconds, self.lang, exact) if seconds is not None else self.phrase("unknown")
 
 
-def fmt_duration(seconds: float, lang: str) -> str:
-    """``45秒`` / ``3分28秒`` / ``33分钟`` / ``2小时05分`` (and the English forms)."""
+def fmt_duration(seconds: float, lang: str, exact: bool = False) -> str:
+    """``45秒`` / ``3分28秒`` / ``33分钟`` / ``2小时05分`` (and the English forms).
+
+    From 10 min up, whole minutes; ``exact`` keeps the seconds below an hour (a target of
+    610 s is ``10分10秒``, not ``10分钟``, which would read as a stricter target).
+    """
     s = max(0, int(math.ceil(seconds - 1e-6)))
     zh = lang == "zh"
     if s < 60:
         return f"{s}秒" if zh else f"{s} s"
-    if s < 600 and s % 60:
+    if (s < 600 or (exact and s < 3600)) and s % 60:
         return f"{s // 60}分{s % 60:02d}秒" if zh else f"{s // 60} min {s % 60:02d} s"
     m = int(round(s / 60))
     if m < 60:

@@ -15,7 +15,7 @@ from importlib import resources
 import pytest
 import yaml
 
-from analysis.drill_playbook import LANGS
+from analysis.drill_playbook import LANGS, fmt_duration
 from sim.config import Config
 from sim.fire_response import STREET_TEAM
 from sim.flood_process import FLOOD_TYPES
@@ -87,3 +87,11 @@ def test_every_unit_kind_is_named(playbook: dict, configs: list[Config]) -> None
 def test_every_event_kind_is_named(playbook: dict) -> None:
     missing = sorted(k for k in EVENT_KINDS if not _named(playbook, "events", k))
     assert not missing, f"conf/drill/default.yaml events: no zh/en name for {missing}"
+
+
+def test_targets_keep_their_seconds_below_an_hour() -> None:
+    """A target of 610 s must not print as 10 min (a stricter target than the standard's)."""
+    assert fmt_duration(610.0, "en") == "10 min" and fmt_duration(610.0, "en", exact=True) == "10 min 10 s"
+    assert fmt_duration(610.0, "zh", exact=True) == "10分10秒" and fmt_duration(600.0, "zh", exact=True) == "10分钟"
+    assert fmt_duration(80.0, "en", exact=True) == fmt_duration(80.0, "en") == "1 min 20 s"
+    assert fmt_duration(3610.0, "en", exact=True) == "1 h"
