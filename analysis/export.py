@@ -6,7 +6,7 @@ FeatureCollection per layer:
 
 | file | geometry | one feature per |
 |---|---|---|
-| ``roads.geojson`` | LineString | road link; with its closures in the run (``closures``, ``closed_s``) |
+| ``roads.geojson`` | LineString | road link; with its closures in the run (``closures``, ``closed_s``) and the time it was closed to light vehicles only (``closed_light_s``) |
 | ``pipes.geojson`` | LineString | water main; with ``bursts`` and ``out_s`` (time out of service) |
 | ``stations.geojson`` | Point | station, with its units |
 | ``facilities.geojson`` | Point | hospital, substation or water booster pump station |
@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.rundir import Run, atomic_write, load_run, run_horizon
+from sim.log import LIGHT_NOTE
 
 __all__ = ["LAYERS", "export_geojson", "main"]
 
@@ -130,17 +131,23 @@ class _Layers:
         return out
 
     def closed_intervals(self) -> list[tuple[int, float, float | None, Any, str]]:
-        """(link, t_close, t_open or None, incident, note) for every closure, opened in order."""
+        """(link, t_close, t_open or None, incident, note) for every closure, opened in order.
+
+        A flood's closures pair with the opening of the same note (a road closed to ambulances at
+        30 cm and to every unit at 60 cm opens in the reverse order); others open first in, first out.
+        """
         out: list[tuple[int, float, float | None, Any, str]] = []
-        open_: dict[int, list[int]] = {}
+        open_: dict[tuple[int, str], list[int]] = {}
         ev = self.run.events
         for _, e in ev[ev["kind"].isin(["road_close", "road_open"])].iterrows():
             link = int(str(e["scope"]).removeprefix("roads.link."))
+            note = str(e["note"])
+            key = (link, note if note.startswith("flood") else "")
             if e["kind"] == "road_close":
-                open_.setdefault(link, []).append(len(out))
-                out.append((link, float(e["t_s"]), None, _clean(e["incident"], "incident"), str(e["note"])))
-            elif open_.get(link):
-                k = open_[link].pop(0)
+                open_.setdefault(key, []).append(len(out))
+                out.append((link, float(e["t_s"]), None, _clean(e["incident"], "incident"), note))
+            elif open_.get(key):
+                k = open_[key].pop(0)
                 out[k] = (out[k][0], out[k][1], float(e["t_s"]), out[k][3], out[k][4])
         return out
 
@@ -149,8 +156,10 @@ class _Layers:
         if links is None:
             return []
         closed: dict[int, list[float]] = {}
-        for link, t0, t1, _, _ in self.closed_intervals():
-            closed.setdefault(link, []).append((t1 if t1 is not None else self.horizon) - t0)
+        light: dict[int, list[float]] = {}  # closed to light vehicles only: kept apart (it overlaps the others)
+        for link, t0, t1, _, note in self.closed_intervals():
+            (light if note == LIGHT_NOTE else closed).setdefault(link, []).append(
+                (t1 if t1 is not None else self.horizon) - t0)
         feats = []
         for p in _records(links):
             r = p
@@ -158,6 +167,7 @@ class _Layers:
             p["road_class"] = _ROAD_CLASSES[cls] if 0 <= cls < len(_ROAD_CLASSES) else str(cls)
             p["closures"] = len(closed.get(int(r["link"]), []))
             p["closed_s"] = round(sum(closed.get(int(r["link"]), [])), 3)
+            p["closed_light_s"] = round(sum(light.get(int(r["link"]), [])), 3)
             feats.append(_line(p, [self.xy[int(r["u"])], self.xy[int(r["v"])]]))
         return feats
 

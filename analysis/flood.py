@@ -8,7 +8,9 @@ Inputs are a :class:`analysis.rundir.Run` (``events.csv``, ``incidents.csv``,
   with ``depth_i`` the step function of the link's ``flood`` events and
   ``h`` the flooding threshold (10 cm).
 * **Closed roads**: links closed to units by the flood (``road_close`` with
-  note ``flood``) counted over time; the peak of that step function.
+  note ``flood``) counted over time; the peak of that step function. The same
+  for links closed to light vehicles only (note ``flood: light vehicles``:
+  ambulances and utility crews stop at 30 cm, DOMAIN.md 3.1).
 * **Flooding points**: ``flood_point`` .. ``flood_clear`` per low point; the
   clear time after the rain is ``max(0, t_clear - t_rain_end)``, against the
   city's aim of 2 h (Nanjing 雨停2小时积水全部排完, DOMAIN.md 3.5); points
@@ -34,6 +36,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from analysis.rundir import Run
+from sim.log import LIGHT_NOTE
 
 __all__ = [
     "closed_roads",
@@ -88,10 +91,14 @@ def flooded_road_km_h(run: Run, threshold_m: float = 0.10) -> float:
     return total
 
 
-def closed_roads(run: Run) -> pd.DataFrame:
-    """Number of links closed to units by the flood over time: columns ``t_s, closed``."""
+def closed_roads(run: Run, note: str = "flood") -> pd.DataFrame:
+    """Number of links closed to units by the flood over time: columns ``t_s, closed``.
+
+    ``note="flood"``: closed to every unit; ``"flood: light vehicles"`` (``sim.flood_process.LIGHT_NOTE``):
+    closed to light vehicles only (ambulances, utility crews) while the fire service still drives.
+    """
     e = run.events
-    m = e["kind"].isin(["road_close", "road_open"]) & (e["note"] == "flood")
+    m = e["kind"].isin(["road_close", "road_open"]) & (e["note"] == note)
     g = e[m]
     if g.empty:
         return pd.DataFrame({"t_s": [0.0], "closed": [0]})
@@ -232,6 +239,7 @@ def flood_headline(run: Run, dry: Run | None = None, aim_s: float = 7200.0) -> d
         "rain_end_s": rain1,
         "flooded_road_km_h": round(flooded_road_km_h(run), 3),
         "peak_closed_roads": int(closed["closed"].max()),
+        "peak_closed_roads_light": int(closed_roads(run, LIGHT_NOTE)["closed"].max()),
         "flood_points": int(len(pts)),
         "flood_points_met_2h_aim": int(pts["met_aim"].sum()) if len(pts) else 0,
         "clear_after_rain_max_s": float(pts["clear_after_rain_s"].max()) if len(pts) else 0.0,

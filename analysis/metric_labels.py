@@ -86,6 +86,8 @@ _FLOOD: dict[str, tuple[str, str]] = {
     "flood_rain_end_s": ("Rain end", "s"),
     "flood_flooded_road_km_h": ("Flooded road length × time (depth > 10 cm)", "road-km·h"),
     "flood_peak_closed_roads": ("Most roads closed at once by water", "roads"),
+    "flood_peak_closed_roads_light": ("Most roads closed at once by water to ambulances and utility crews",
+                                      "roads"),
     "flood_flood_points": ("Flood points (ponding > 10 cm)", "points"),
     "flood_flood_points_met_2h_aim": ("Flood points cleared within 2 h of the rain", "points"),
     "flood_clear_after_rain_max_s": ("Longest time to clear a flood point after the rain", "s"),

@@ -747,6 +747,9 @@ def validate(cfg: Config) -> Config:
            f"must be one of {', '.join(RESTORATION_ORDERS)} (got {ll.restoration_order!r})")
     for name in ("substation_repair", "feeder_repair", "detection", "entrapment_call"):
         _check_service_time(getattr(ll, name), f"policy.lifelines.{name}")
+    for kind in cfg.scenario.waterlogging.roads.light_kinds:
+        _check(kind in UNIT_KINDS, "scenario.waterlogging.roads.light_kinds",
+               f"no such unit kind {kind!r}; known: {', '.join(UNIT_KINDS)}")
     for kind, sh in cfg.policy.shifts.items():
         key = f"policy.shifts.{kind}"
         _check(kind in UNIT_KINDS, key, f"no such unit kind; known: {', '.join(UNIT_KINDS)}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +109,8 @@ class Dispatcher:
     ) -> None:
         self.env = env
         self.roads = roads
+        # Kinds that drive on a road state of their own (a flood closes roads to ambulances first).
+        self._roads_of: dict[str, RoadState] = {}
         self.log = log
         self.retask = retask_returning
         self.search_s = 600.0  # first search radius of a kind's nearest-unit search, until it has a history
@@ -132,6 +134,15 @@ class Dispatcher:
         self.rostered = False
 
     # ------------------------------------------------------------- helpers
+    def roads_for(self, kind: str) -> RoadState:
+        """The road state units of ``kind`` drive on."""
+        return self._roads_of.get(kind, self.roads)
+
+    def use_roads(self, kinds: Sequence[str], roads: RoadState) -> None:
+        """Units of ``kinds`` drive on ``roads`` from now on (set before any of them moves)."""
+        for kind in kinds:
+            self._roads_of[kind] = roads
+
     def _index(self, kind: str) -> None:
         pool = self.by_kind[kind]
         for i, u in enumerate(pool):
@@ -165,7 +176,7 @@ class Dispatcher:
     def where(self, unit: Unit) -> int:
         """The unit's node now (a returning unit is placed along its route)."""
         if unit.status == "returning":
-            return self.roads.position(unit.ret_from, unit.home, self.env.now - unit.ret_t0)
+            return self.roads_for(unit.kind).position(unit.ret_from, unit.home, self.env.now - unit.ret_t0)
         return unit.node
 
     def eta(self, unit: Unit, times_to_scene: np.ndarray) -> float:
@@ -227,11 +238,12 @@ class Dispatcher:
         recent = self._recent.setdefault(kind, [])
         first = max(sorted(recent)[(9 * len(recent)) // 10], 30.0) if len(recent) >= 16 else self.search_s
         # A search from the scene already held costs nothing: tried first (a full one answers at once).
-        cached = self.roads.cached_radius(node)
+        roads = self.roads_for(kind)
+        cached = roads.cached_radius(node)
         limit: float | None = None if cached == float("inf") else cached if cached > 0 else first
         while True:
             # Any time found is exact; nodes beyond the limit may read inf.
-            times = self.roads.times_to(node) if limit is None else self.roads.times_near(node, limit)
+            times = roads.times_to(node) if limit is None else roads.times_near(node, limit)
             best, best_eta, best_i = None, float("inf"), len(pool)
             if len(idle):
                 etas = turnout + times[home]
@@ -256,9 +268,13 @@ class Dispatcher:
 
     def _scan(self, pool: list[Unit], node: int) -> tuple[Unit | None, float]:
         """The earliest arrival by a plain scan of ``pool`` (a full table)."""
-        times = self.roads.times_to(node)
+        tables: dict[int, np.ndarray] = {}  # by road state: the pool may mix kinds
         best, best_eta = None, float("inf")
         for u in pool:
+            roads = self.roads_for(u.kind)
+            times = tables.get(id(roads))
+            if times is None:
+                times = tables[id(roads)] = roads.times_to(node)
             e = self.eta(u, times)
             if e < best_eta:
                 best, best_eta = u, e
@@ -293,7 +309,7 @@ class Dispatcher:
             if inc.t_control is not None:  # work done meanwhile: drop the request
                 inc.pending -= 1
                 continue
-            if np.isfinite(self.roads.time(unit.node, inc.node)):
+            if np.isfinite(self.roads_for(unit.kind).time(unit.node, inc.node)):
                 found = inc
                 inc.pending -= 1
                 break
@@ -312,7 +328,7 @@ class Dispatcher:
 
 def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.Event, Any, None]:
     """A unit's life: wait in quarters, respond, clear, return or be re-tasked."""
-    log = d.log
+    log, roads = d.log, d.roads_for(unit.kind)
     while True:
         d.set_status(unit, "idle")
         unit.node = unit.home
@@ -322,7 +338,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
         while inc is not None:
             d.set_status(unit, "busy")
             t_assigned = env.now
-            travel = d.roads.time(unit.node, inc.node)
+            travel = roads.time(unit.node, inc.node)
             log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
             if turnout and unit.turnout_s > 0:
                 yield env.timeout(unit.turnout_s)
@@ -331,11 +347,11 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             log(Record(env.now, "enroute", unit.scope, inc.id))
             # A closure (a flooded road) may have cut the scene off: the unit waits where it
             # is and looks again each minute until a route opens; the wait counts as travel.
-            while not np.isfinite(d.roads.time(unit.node, inc.node)):
+            while not np.isfinite(roads.time(unit.node, inc.node)):
                 yield env.timeout(60.0)
             # Travel time at the road state of departure; a closure later
             # does not reroute a vehicle already on its way.
-            travel = d.roads.time(unit.node, inc.node)
+            travel = roads.time(unit.node, inc.node)
             if travel > 0:
                 yield env.timeout(travel)
             unit.node = inc.node
@@ -354,7 +370,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             d.set_status(unit, "returning")
             unit.ret_from, unit.ret_t0 = unit.node, env.now
             try:
-                back = d.roads.time(unit.node, unit.home)
+                back = roads.time(unit.node, unit.home)
                 if back > 0:
                     yield env.timeout(back if np.isfinite(back) else 0.0)
             except simpy.Interrupt as intr:

@@ -603,7 +603,8 @@ class _World:
         customers = sum(f.customers for f in feeders)
         if order == "nearest":
             depots = [s.node for s in self.city.stations if s.kind == "power_depot"]
-            return min((self.roads.time(d, inc.node) for d in depots), default=0.0)
+            roads = self.dispatcher.roads_for("power_crew")
+            return min((roads.time(d, inc.node) for d in depots), default=0.0)
         if order == "customers":
             return -float(customers)
         zones = {f.zone for f in feeders}

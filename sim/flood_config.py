@@ -85,6 +85,13 @@ class RoadFloodConfig:
     # speed share with a floor (high-chassis vehicles crawl): assumptions.
     emergency_limit_m: float = 0.6  # DOMAIN.md 3.1: >= 50-60 cm closed to all
     car_limit_m: float = 0.3  # 1 ft floats many cars (FEMA), Pregnolato v = 0 at 300 mm
+    # DOMAIN.md 3.1 [D]: ">= 30 cm: closed to all but special rescue vehicles". Units of
+    # light_kinds (vans and cars: ambulances, utility crews; an assumption) are closed out at
+    # light_limit_m; the fire service's engines, ladders, rescue units and pump trucks keep
+    # driving to emergency_limit_m. A light_limit_m at or above emergency_limit_m: one class.
+    light_limit_m: float = 0.3
+    light_kinds: list[str] = field(default_factory=lambda: [
+        "ambulance", "water_crew", "power_crew", "gas_crew", "elevator_tech"])
     min_speed_share: float = 0.08  # floor of v(w)/v(0) for emergency vehicles (~7 km/h)
     depth_step_m: float = 0.01  # depths are rounded to this before they change a road
 
@@ -217,6 +224,9 @@ def validate_waterlogging(w: WaterloggingConfig, prefix: str = "scenario.waterlo
     _num(r.car_limit_m, f"{prefix}.roads.car_limit_m", strict=True)
     if not (math.isfinite(r.emergency_limit_m) and r.emergency_limit_m >= r.car_limit_m):
         raise _err(f"{prefix}.roads.emergency_limit_m", "must be finite and >= roads.car_limit_m")
+    _num(r.light_limit_m, f"{prefix}.roads.light_limit_m", strict=True)
+    if len(set(r.light_kinds)) != len(r.light_kinds):
+        raise _err(f"{prefix}.roads.light_kinds", "lists a unit kind twice")
     if not 0 < r.min_speed_share <= 1:
         raise _err(f"{prefix}.roads.min_speed_share", "must be in (0, 1]")
     _num(r.depth_step_m, f"{prefix}.roads.depth_step_m", strict=True)

@@ -12,7 +12,11 @@ the :class:`sim.flood.FloodState` by the rain that fell in the step, then:
   multiplied by ``1 / speed_share(depth, free speed)`` (Pregnolato et al. 2017
   capped at the link's free speed, floored for high-chassis emergency
   vehicles); at or above it the link closes.
-  Units re-route through :class:`sim.roads.RoadState`.
+  Units re-route through :class:`sim.roads.RoadState`. Units of
+  ``light_kinds`` (ambulances, utility crews) drive on a twin road state
+  closed already at ``light_limit_m`` (30 cm; DOMAIN.md 3.1: only special
+  rescue vehicles go deeper), logged as ``road_close``/``road_open`` with the
+  note ``flood: light vehicles``.
 * **Flooding points**: a catchment's low point deeper than
   ``flood_point_depth_m`` (10 cm, Nanjing 积淹水点) starts a point and a
   pumping request for a pump truck; it clears when it falls back below.
@@ -56,7 +60,8 @@ from sim.city import UnitSpec
 from sim.dispatch import Incident, Unit
 from sim.flood import FloodState, build_catchments, forecast_peaks, speed_share
 from sim.flood_config import EarlyWarningConfig, WaterloggingConfig
-from sim.log import Record
+from sim.log import LIGHT_NOTE, Record
+from sim.roads import RoadState
 
 if TYPE_CHECKING:
     from sim.engine import _World
@@ -90,6 +95,10 @@ class FloodProcess:
         on_street[roads.v[~roads.bridge]] = True
         self.deck_node = ~on_street
         self.closed = np.zeros(roads.n_links, bool)
+        # Light vehicles (roads.light_kinds) drive on a road state of their own, closed at
+        # roads.light_limit_m (attach() makes it; None: one class of vehicle).
+        self.light: RoadState | None = None
+        self.light_closed = np.zeros(roads.n_links, bool)
         self.public_closed = np.zeros(roads.n_links, bool)
         self.trapped_done = np.zeros(roads.n_links, bool)
         self.point_on = np.zeros(self.catch.n, bool)
@@ -328,19 +337,22 @@ class FloodProcess:
             scope = f"roads.link.{i}"
             self.w.record(Record(env.now, "flood", scope, None, round(d, 4)))
             # The flood's own layer of the road state: other causes (a main
-            # repair, dark signals) keep theirs (RoadState.set_cause).
+            # repair, dark signals) keep theirs (RoadState.set_cause). Each class of
+            # vehicle has its own flood layer (own=True).
+            if self.light is not None:
+                self.update_light(i, d, factor)
             if d >= rc.emergency_limit_m:
                 if not self.closed[i]:
                     self.closed[i] = True
-                    self.w.roads.set_cause("flood", i, np.inf)
+                    self.w.roads.set_cause("flood", i, np.inf, own=True)
                     self.w.record(Record(env.now, "road_close", scope, None, round(d, 4), "flood"))
                 continue
             if self.closed[i]:
                 self.closed[i] = False
-                self.w.roads.set_cause("flood", i, None)
+                self.w.roads.set_cause("flood", i, None, own=True)
                 self.w.record(Record(env.now, "road_open", scope, None, round(d, 4), "flood"))
             if self.w.roads.cause_factor("flood", i) != factor:
-                self.w.roads.set_cause("flood", i, factor)
+                self.w.roads.set_cause("flood", i, factor, own=True)
                 self.w.record(Record(env.now, "road_slow", scope, None, round(factor, 4), f"depth_m={d:.2f}"))
             if r.underpass[i] and d >= rc.car_limit_m and not self.trapped_done[i]:
                 self.trap(i)
@@ -351,6 +363,21 @@ class FloodProcess:
                 self.public_closed[jj] = False
                 self.w.record(Record(env.now, "road_open", f"roads.link.{int(jj)}", None, 0.0,
                                      "early warning: reopened to public traffic"))
+
+    def update_light(self, i: int, d: float, factor: float) -> None:
+        """Link ``i`` at depth ``d`` for light vehicles: closed from ``light_limit_m``, else slowed as the others."""
+        assert self.light is not None
+        scope = f"roads.link.{i}"
+        if d >= self.cfg.roads.light_limit_m:
+            if not self.light_closed[i]:
+                self.light_closed[i] = True
+                self.light.set_cause("flood", i, np.inf, own=True)
+                self.w.record(Record(self.w.env.now, "road_close", scope, None, round(d, 4), LIGHT_NOTE))
+            return
+        if self.light_closed[i]:
+            self.light_closed[i] = False
+            self.w.record(Record(self.w.env.now, "road_open", scope, None, round(d, 4), LIGHT_NOTE))
+        self.light.set_cause("flood", i, None if factor == 1.0 else factor, own=True)
 
     def trap_people(self, c: int) -> None:
         """Rescue calls from residents around catchment ``c``'s low point (see module docstring)."""
@@ -390,6 +417,9 @@ def attach(world: _World, hazards: list[Hazard], cfg: WaterloggingConfig | None,
     if not rain or cfg is None:
         return None
     fp = FloodProcess(world, rain[0], cfg, ew or EarlyWarningConfig(), start_hour)
+    if cfg.roads.light_limit_m < cfg.roads.emergency_limit_m and cfg.roads.light_kinds:
+        fp.light = world.roads.twin()
+        world.dispatcher.use_roads(cfg.roads.light_kinds, fp.light)
     world.units.extend(fp.units)
     world.dispatcher.add_units(fp.units)
     fp.link_power()

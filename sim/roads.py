@@ -58,6 +58,7 @@ class RoadState:
         self._causes: dict[str, dict[int, float]] = {}
         self.version = 0
         # A table is n times (8 bytes) plus n next hops (4 bytes).
+        self._cache_bytes = cache_bytes
         self._cache_size = max(8, min(cache_size, cache_bytes // max(12 * self.n, 1)))
         self.first_limit_s = float(first_limit_s)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -78,12 +79,37 @@ class RoadState:
         self._arc_dst = np.concatenate([roads.v, roads.u[two]]).astype(np.int64)
         self._arc_link = np.concatenate([np.arange(roads.n_links), np.nonzero(two)[0]])
         self._build_structure()
+        self._twins: list[RoadState] = []
+
+    def twin(self) -> RoadState:
+        """The road state of another class of vehicle on the same roads.
+
+        It starts with every cause set here, and every later :meth:`set_cause`
+        here reaches it too, except one set with ``own=True``: a flood closes a
+        road to ambulances at a shallower depth than to fire engines
+        (DOMAIN.md 3.1), and sets each class's factor on its own state. Its
+        searches and caches are its own (half the byte budget each).
+        """
+        t = RoadState(self.roads, cache_bytes=self._cache_bytes // 2, first_limit_s=self.first_limit_s)
+        self._cache_bytes //= 2
+        self._cache_size = max(8, min(self._cache_size, self._cache_bytes // max(12 * self.n, 1)))
+        for cause in sorted(self._causes):
+            for link, f in sorted(self._causes[cause].items()):
+                t.set_cause(cause, link, f, own=True)
+        self._twins.append(t)
+        return t
 
     # ---------------------------------------------------------------- state
-    def set_cause(self, cause: str, link: int, factor: float | None) -> None:
-        """Set ``cause``'s factor on ``link`` (``inf`` closes it; ``None`` or 1 clears the cause there)."""
+    def set_cause(self, cause: str, link: int, factor: float | None, *, own: bool = False) -> None:
+        """Set ``cause``'s factor on ``link`` (``inf`` closes it; ``None`` or 1 clears the cause there).
+
+        The :meth:`twin` states get the same factor unless ``own``.
+        """
         if factor is not None and not factor > 0:
             raise ValueError(f"roads.link.{link}: factor must be > 0 (got {factor})")
+        if not own:
+            for t in self._twins:
+                t.set_cause(cause, link, factor)
         layer = self._causes.setdefault(cause, {})
         if factor is None or factor == 1.0:
             layer.pop(link, None)

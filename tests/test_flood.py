@@ -346,3 +346,74 @@ def test_a_viaduct_over_the_dip_stays_dry() -> None:
     # A bridge on one side only: its street end (node 1) is still under water, so link 1-2 closes.
     closed = {r.scope for r in _flood_run(300.0, bridges=(0,)).events if r.kind == "road_close"}
     assert closed == {"roads.link.1"}
+
+
+def _attached(rain_mm: float, **roads: object):  # noqa: ANN202 - (world, flood process)
+    from sim.flood_process import attach
+
+    world = engine._World(_square_city(), make_policy(PolicyConfig(), CityConfig()), Streams(0), engine.RunLog())
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.hydrology.curve_number = 100.0
+    sc.waterlogging.hydrology.runoff_coefficient = 0.0
+    sc.waterlogging.pumps.count = 0
+    for k, v in roads.items():
+        setattr(sc.waterlogging.roads, k, v)
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain",
+                  params={"step_s": 300.0, "mm": [rain_mm]})
+    fp = attach(world, [rain], sc.waterlogging, None, 0.0)
+    assert fp is not None
+    world.env.process(fp.run())
+    world.env.run(until=3600.0)
+    return world, fp
+
+
+def test_forty_centimetres_close_the_road_to_ambulances_not_to_engines() -> None:
+    """DOMAIN.md 3.1: at 30 cm and over only special rescue vehicles go on (light_limit_m)."""
+    from sim.log import LIGHT_NOTE
+
+    world, fp = _attached(100.0)  # 0.4 m at node 1
+    ambulance, engine_roads = world.dispatcher.roads_for("ambulance"), world.dispatcher.roads_for("engine")
+    assert ambulance is not engine_roads and engine_roads is world.roads
+    assert ambulance.is_closed(0) and ambulance.is_closed(1)
+    assert not engine_roads.is_closed(0) and 1.0 < engine_roads.factor[0] < np.inf  # crawling, not closed
+    closes = {(r.scope, r.note) for r in world.log.events if r.kind == "road_close"}
+    assert closes == {("roads.link.0", LIGHT_NOTE), ("roads.link.1", LIGHT_NOTE)}
+    assert np.isfinite(engine_roads.time(0, 1)) and not np.isfinite(ambulance.time(0, 1))
+    # A cause other than the flood reaches both classes; the flood's own layers stay apart.
+    world.roads.close(2)
+    assert ambulance.is_closed(2) and engine_roads.is_closed(2)
+    world.roads.open(2)
+    assert not ambulance.is_closed(2)
+
+
+def test_one_class_of_vehicle_when_the_light_limit_is_not_shallower() -> None:
+    world, fp = _attached(100.0, light_limit_m=0.6)
+    assert fp.light is None and world.dispatcher.roads_for("ambulance") is world.roads
+    assert not [r for r in world.log.events if r.kind == "road_close"]
+    world, fp = _attached(300.0)  # 1.2 m: closed to every unit, and to light vehicles first
+    notes = sorted(r.note for r in world.log.events if r.kind == "road_close" and r.scope == "roads.link.0")
+    assert notes == ["flood", "flood: light vehicles"]
+
+
+def test_an_engine_reaches_a_scene_in_forty_centimetres_an_ambulance_does_not() -> None:
+    city = _square_city()
+    units = (UnitSpec(id="FS1.E1", kind="engine", station="FS1"), UnitSpec(id="FS1.A1", kind="ambulance", station="FS1"))
+    city = dataclasses.replace(city, stations=(Station(id="FS1", kind="fire", node=0, units=units),))
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.hydrology.curve_number = 100.0
+    sc.waterlogging.hydrology.runoff_coefficient = 0.0
+    sc.waterlogging.pumps.count = 0
+    sc.waterlogging.people.calls_per_1000 = 0.0
+    fixed = ServiceTime(dist="fixed", median_s=60.0)
+    pol = PolicyConfig()
+    pol.dispatch.call_processing = dataclasses.replace(fixed, median_s=0.0)
+    pol.dispatch.run_cards = {"fire": {"engine": 1}, "medical": {"ambulance": 1}}
+    pol.dispatch.on_scene = {"fire": fixed, "medical": fixed}
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain", params={"step_s": 300.0, "mm": [100.0]})
+    calls = [Call(1000.0, "fire", 1), Call(1000.0, "medical", 1)]
+    log = engine.run(city, [rain], calls, make_policy(pol, CityConfig()), 7200.0, Streams(0), scenario=sc)
+    by_type = {i.type: i for i in log.incidents}
+    assert by_type["fire"].t_arrival is not None and by_type["fire"].first_unit == "units.engine.FS1.E1"
+    # No route for the ambulance: the call queues (no unit can reach it) and is still open at the horizon.
+    assert by_type["medical"].t_arrival is None and by_type["medical"].pending == 1
+    assert [r.scope for r in log.events if r.kind == "queue"] == ["units.ambulance"]

@@ -61,6 +61,21 @@ def test_closed_roads_counts_flood_closures_only() -> None:
     assert c["closed"].iloc[-1] == 1
 
 
+def test_closed_roads_to_light_vehicles_are_counted_apart() -> None:
+    from sim.log import LIGHT_NOTE
+
+    ev = _events([
+        (10.0, "road_close", "roads.link.0", 0.35, LIGHT_NOTE),
+        (12.0, "road_close", "roads.link.1", 0.35, LIGHT_NOTE),
+        (20.0, "road_close", "roads.link.0", 0.65, "flood"),
+        (30.0, "road_open", "roads.link.0", 0.5, "flood"),
+        (40.0, "road_open", "roads.link.0", 0.2, LIGHT_NOTE),
+    ])
+    assert closed_roads(_run(ev))["closed"].max() == 1
+    light = closed_roads(_run(ev), LIGHT_NOTE)
+    assert light["closed"].max() == 2 and light["closed"].iloc[-1] == 1
+
+
 def test_flood_points_clear_time_after_rain() -> None:
     ev = _events([
         (0.0, "rain_start", "weather.rain", 50.0, ""),

@@ -113,3 +113,30 @@ def test_causes_layer_on_a_link_and_clear_independently() -> None:
     assert rs.factor[link] == 1.0 and rs.cause_factor("signals", link) == 1.0
     with pytest.raises(ValueError, match="roads.link.3"):
         rs.set_cause("flood", link, 0.0)
+
+
+@given(seed=st.integers(0, 10_000))
+@settings(max_examples=25, deadline=None)
+def test_twin_shares_causes_but_keeps_its_own(seed: int) -> None:
+    """A twin road state equals a fresh one given the same causes: shared ones through set_cause, its own with own=True."""
+    rng = np.random.default_rng(seed)
+    roads = random_roads(rng, 30, 70)
+    main = RoadState(roads)
+    main.set_cause("repair", 0, np.inf)
+    twin = main.twin()
+    ref = RoadState(roads)
+    ref.set_cause("repair", 0, np.inf)
+    for link in rng.choice(roads.n_links, 10, replace=False).tolist():
+        f = float(rng.choice([np.inf, 2.0, 5.0]))
+        main.set_cause("signals", link, f)  # reaches the twin
+        ref.set_cause("signals", link, f)
+    flooded = rng.choice(roads.n_links, 10, replace=False).tolist()
+    for link in flooded:
+        main.set_cause("flood", link, 3.0, own=True)  # main's own
+        twin.set_cause("flood", link, np.inf, own=True)
+        ref.set_cause("flood", link, np.inf)
+    assert np.array_equal(twin.factor, ref.factor)
+    for target in range(0, roads.n_nodes, 7):
+        assert np.array_equal(twin.times_to(target), ref.times_to(target))
+    for link in flooded:
+        assert main.cause_factor("flood", link) == 3.0 and twin.cause_factor("flood", link) == np.inf
