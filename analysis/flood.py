@@ -40,6 +40,7 @@ from sim.log import LIGHT_NOTE
 
 __all__ = [
     "closed_roads",
+    "light_closed_at",
     "coverage",
     "flood_headline",
     "flood_metrics_flat",
@@ -166,6 +167,16 @@ def link_factors_at(run: Run, t_s: float) -> np.ndarray:
         else:
             fac[link] = float(v)
     return fac
+
+
+def light_closed_at(run: Run, t_s: float) -> np.ndarray:
+    """Whether each link is closed at ``t_s`` to light vehicles (note ``flood: light vehicles``)."""
+    closed = np.zeros(len(run.city["links"]), bool)
+    e = run.events
+    g = e[(e["t_s"] <= t_s) & e["kind"].isin(["road_close", "road_open"]) & (e["note"] == LIGHT_NOTE)]
+    for kind, link in zip(g["kind"], _link_id(g["scope"]) if len(g) else [], strict=True):
+        closed[link] = kind == "road_close"
+    return closed
 
 
 def _node_population(run: Run) -> np.ndarray:

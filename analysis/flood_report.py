@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from analysis.figures import new_figure, png_bytes, segment_line
-from analysis.flood import flood_points, link_factors_at, rain_window
+from analysis.flood import flood_points, light_closed_at, link_factors_at, rain_window
 from analysis.rundir import Run, load_run
 from analysis.rundir import atomic_write as _atomic_write
 
@@ -32,6 +32,7 @@ FLOOD_FIGURES: dict[str, tuple[str, str]] = {
                              "Rain intensity per model step (bars) and depth at the five deepest flooding points."),
     "flood_map.png": ("Roads at the flood peak",
                       "Grey: dry; orange: slowed (darker = slower); red: closed to emergency units; "
+                      "purple: closed to ambulances and utility crews only (the fire service drives on); "
                       "blue dots: flooding points."),
     "flood_response.png": ("Response times dry and wet",
                            "Cumulative share of the same background calls reached within a time, "
@@ -71,12 +72,14 @@ def flood_map_figure(run: Run, t_s: float) -> bytes:
     u, v = links["u"].to_numpy(int), links["v"].to_numpy(int)
     fac = link_factors_at(run, t_s) if np.isfinite(t_s) else np.ones(len(links))
     closed = ~np.isfinite(fac)
-    slow = np.isfinite(fac) & (fac > 1.0)
+    light = (light_closed_at(run, t_s) if np.isfinite(t_s) else np.zeros(len(links), bool)) & ~closed
+    slow = np.isfinite(fac) & (fac > 1.0) & ~light
     # Slowed links in four shades by the share of free-flow speed left (darker: slower).
     share = np.clip(1.0 / np.where(slow, fac, 1.0), 0.0, 1.0)
     shade = np.minimum((share * 4).astype(int), 3)
     groups = [(~slow & ~closed, (0.75, 0.75, 0.75), 0.5)]
     groups += [(slow & (shade == k), (1.0, 0.35 + 0.4 * (k + 0.5) / 4, 0.0), 1.6) for k in range(4)]
+    groups.append((light, (0.55, 0.15, 0.65), 1.6))
     groups.append((closed, (0.85, 0.1, 0.1), 1.6))
     with new_figure(8.5, 6.0) as fig:
         ax = fig.add_subplot()
@@ -91,12 +94,13 @@ def flood_map_figure(run: Run, t_s: float) -> bytes:
         ax.autoscale()
         ax.set_xlabel("x (km)")
         ax.set_ylabel("y (km)")
-        ax.set_title(f"Flood peak, t = {t_s / 3600.0:.2f} h: {int(closed.sum())} links closed, "
-                     f"{int(slow.sum())} slowed", loc="left")
+        ax.set_title(f"Flood peak, t = {t_s / 3600.0:.2f} h\n{int(closed.sum())} links closed, "
+                     f"{int(light.sum())} more closed to light vehicles, {int(slow.sum())} slowed", loc="left")
         # A figure legend "outside": the constrained layout makes room for it (an axes legend
         # anchored outside the axes was cut off at the figure's edge).
         fig.legend(handles=[
             Line2D([], [], color=(0.85, 0.1, 0.1), lw=2.0, label="closed to units\n(flood too deep, or works)"),
+            Line2D([], [], color=(0.55, 0.15, 0.65), lw=2.0, label="closed to ambulances\nand utility crews"),
             Line2D([], [], color=(1.0, 0.45, 0.0), lw=2.0, label="slowed (darker: slower)"),
             Line2D([], [], marker="o", ls="none", color="#2171b5", label="flooding point (> 10 cm)"),
         ], loc="outside right upper", fontsize=8)
@@ -137,6 +141,7 @@ def _rows(flood: dict[str, Any]) -> list[tuple[str, str]]:
                                                 f"{hours(flood['clear_after_rain_max_s'])}"),
         ("Flooded road-km·h (> 10 cm)", f"{flood['flooded_road_km_h']:.1f}"),
         ("Peak roads closed to units", str(flood["peak_closed_roads"])),
+        ("Peak roads closed to ambulances and utility crews", str(flood.get("peak_closed_roads_light", "-"))),
         ("Vehicles trapped in underpasses", str(flood["vehicles_trapped"])),
         ("Rescue calls from people trapped by deep water", str(flood.get("people_trapped_calls", 0))),
     ]

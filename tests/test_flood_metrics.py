@@ -13,6 +13,7 @@ from analysis.flood import (
     coverage,
     flood_points,
     flooded_road_km_h,
+    light_closed_at,
     link_factors_at,
     response_inflation,
 )
@@ -74,6 +75,9 @@ def test_closed_roads_to_light_vehicles_are_counted_apart() -> None:
     assert closed_roads(_run(ev))["closed"].max() == 1
     light = closed_roads(_run(ev), LIGHT_NOTE)
     assert light["closed"].max() == 2 and light["closed"].iloc[-1] == 1
+    assert light_closed_at(_run(ev), 12.0).tolist() == [True, True]
+    assert light_closed_at(_run(ev), 40.0).tolist() == [False, True]
+    assert not np.isfinite(link_factors_at(_run(ev), 25.0)[0]) and np.isfinite(link_factors_at(_run(ev), 25.0)[1])
 
 
 def test_flood_points_clear_time_after_rain() -> None:
