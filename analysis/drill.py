@@ -51,6 +51,7 @@ import numpy as np
 from analysis.drill_context import Context
 from analysis.drill_flood import RAINSTORM
 from analysis.drill_playbook import LANGS, TYPES, Playbook, PlaybookError, load_playbook
+from analysis.drill_playbook import finite_number as _num
 from analysis.drill_select import (
     HOUR_S,
     Cand,
@@ -262,8 +263,8 @@ def _targets(ctx: Context, objectives: Sequence[str], iid: int) -> tuple[str, st
         target = ctx.target(obj, observed, iid)
         tgt = pb.duration(target, exact=True) if target is not None else pb.label("na")
         kw = {"name": pb.text(obj["name"]), "target": tgt, "source": pb.text(obj["source"])}
-        lines.append(pb.label("target_line", observed=pb.duration(observed), **kw) if observed is not None
-                     else pb.label("target_only", **kw))
+        lines.append(pb.label("target_line", observed=pb.duration(observed, exact=True), **kw)
+                     if observed is not None else pb.label("target_only", **kw))
     return "\n".join(names), "\n".join(lines)
 
 
@@ -352,20 +353,27 @@ def _checklist(ctx: Context, injects: Sequence[Inject]) -> tuple[CheckItem, ...]
             types = sorted({str(ctx.incidents[i]["type"]) for i in iids})
             applies = pb.label("applies_pooled", n=len(iids), types=pb.join([pb.name("incident_types", t)
                                                                              for t in types]))
-        if observed is None:
+        # A run card that never assembled on scene missed its full-alarm objective (an old folder has no column).
+        incomplete = (observed is None and obj["metric"] == "full_alarm_travel" and len(iids) == 1
+                      and "full_alarm_travel" in ctx.components.get(iids[0], {})
+                      and _num(ctx.incidents[iids[0]].get("t_arrival_s")) is not None)
+        if incomplete:
+            obs_text = pb.phrase("card_incomplete")
+        elif observed is None:
             obs_text = pb.label("not_simulated") if obj["metric"] == "none" else pb.phrase("not_restored") \
                 if obj["metric"] == "burst_to_restore" else pb.label("na")
         elif len(iids) > 1:
-            obs_text = pb.label("pooled", fractile=round(p * 100), value=pb.duration(observed), n=len(iids))
+            obs_text = pb.label("pooled", fractile=round(p * 100), value=pb.duration(observed, exact=True), n=len(iids))
         else:
-            obs_text = pb.duration(observed)
+            obs_text = pb.duration(observed, exact=True)
         name = pb.text(obj["name"]) + (pb.label("ck_reserve") if g["held"] else "")
         items.append(CheckItem(
             code=f"O{n}", objective=key, name=name, text=pb.text(obj["text"]), capability=pb.text(obj["capability"]),
             applies_to=applies, injects=tuple(g["injects"]), target_s=target,
             target=pb.duration(target, exact=True) if target is not None else pb.label("na"), source=pb.text(obj["source"]),
             observed_s=observed, observed=obs_text,
-            met=(observed <= target + 1e-9) if observed is not None and target is not None else None,
+            met=False if incomplete else (observed <= target + 1e-9) if observed is not None and target is not None
+            else None,
         ))
     return tuple(items)
 

@@ -6,7 +6,7 @@ FeatureCollection per layer:
 
 | file | geometry | one feature per |
 |---|---|---|
-| ``roads.geojson`` | LineString | road link; with its closures in the run (``closures``, ``closed_s``) and the time it was closed to light vehicles only (``closed_light_s``) |
+| ``roads.geojson`` | LineString | road link; with its closures in the run (``closures``, ``closed_s``) and the time it was closed to light vehicles, ambulances and utility crews (``closed_light_s``, including the time closed to every unit) |
 | ``pipes.geojson`` | LineString | water main; with ``bursts`` and ``out_s`` (time out of service) |
 | ``stations.geojson`` | Point | station, with its units |
 | ``facilities.geojson`` | Point | hospital, substation or water booster pump station |
@@ -156,7 +156,7 @@ class _Layers:
         if links is None:
             return []
         closed: dict[int, list[float]] = {}
-        light: dict[int, list[float]] = {}  # closed to light vehicles only: kept apart (it overlaps the others)
+        light: dict[int, list[float]] = {}  # closed to light vehicles: kept apart (it overlaps the others)
         for link, t0, t1, _, note in self.closed_intervals():
             (light if note == LIGHT_NOTE else closed).setdefault(link, []).append(
                 (t1 if t1 is not None else self.horizon) - t0)

@@ -9,8 +9,9 @@ Inputs are a :class:`analysis.rundir.Run` (``events.csv``, ``incidents.csv``,
   ``h`` the flooding threshold (10 cm).
 * **Closed roads**: links closed to units by the flood (``road_close`` with
   note ``flood``) counted over time; the peak of that step function. The same
-  for links closed to light vehicles only (note ``flood: light vehicles``:
-  ambulances and utility crews stop at 30 cm, DOMAIN.md 3.1).
+  for links closed to light vehicles (note ``flood: light vehicles``:
+  ambulances and utility crews stop at 30 cm, DOMAIN.md 3.1), which includes
+  the links closed to every unit.
 * **Flooding points**: ``flood_point`` .. ``flood_clear`` per low point; the
   clear time after the rain is ``max(0, t_clear - t_rain_end)``, against the
   city's aim of 2 h (Nanjing 雨停2小时积水全部排完, DOMAIN.md 3.5); points
@@ -95,8 +96,9 @@ def flooded_road_km_h(run: Run, threshold_m: float = 0.10) -> float:
 def closed_roads(run: Run, note: str = "flood") -> pd.DataFrame:
     """Number of links closed to units by the flood over time: columns ``t_s, closed``.
 
-    ``note="flood"``: closed to every unit; ``"flood: light vehicles"`` (``sim.flood_process.LIGHT_NOTE``):
-    closed to light vehicles only (ambulances, utility crews) while the fire service still drives.
+    ``note="flood"``: closed to every unit; ``"flood: light vehicles"`` (``sim.log.LIGHT_NOTE``):
+    closed to light vehicles (ambulances, utility crews), whether or not the fire service still drives
+    there (a road closed to all is closed to them too, and logged under both notes).
     """
     e = run.events
     m = e["kind"].isin(["road_close", "road_open"]) & (e["note"] == note)
@@ -250,7 +252,10 @@ def flood_headline(run: Run, dry: Run | None = None, aim_s: float = 7200.0) -> d
         "rain_end_s": rain1,
         "flooded_road_km_h": round(flooded_road_km_h(run), 3),
         "peak_closed_roads": int(closed["closed"].max()),
-        "peak_closed_roads_light": int(closed_roads(run, LIGHT_NOTE)["closed"].max()),
+        # No light-vehicle closures logged: one class of vehicle (or a folder from before the classes),
+        # so light vehicles were shut out exactly where every unit was.
+        "peak_closed_roads_light": int((closed_roads(run, LIGHT_NOTE) if (run.events["note"] == LIGHT_NOTE).any()
+                                        else closed)["closed"].max()),
         "flood_points": int(len(pts)),
         "flood_points_met_2h_aim": int(pts["met_aim"].sum()) if len(pts) else 0,
         "clear_after_rain_max_s": float(pts["clear_after_rain_s"].max()) if len(pts) else 0.0,

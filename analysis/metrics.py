@@ -156,9 +156,12 @@ class Compliance:
     """One objective of a standard, evaluated over the incidents it applies to.
 
     ``n`` incidents have the measured segment, ``n_met`` of them within
-    ``target_s``; ``n_unmeasured`` were never reached and are not in ``share``
+    ``target_s``; ``n_unmeasured`` have none (never reached; for the full
+    alarm, the run card never complete on scene) and are not in ``share``
     or ``value_at_fractile``. ``share_lower`` = n_met / (n + n_unmeasured)
     counts them as failures. ``passed`` = share ≥ fractile (``None`` if n = 0).
+    ``recorded`` is False when the run folder predates the measure (no
+    column for it): then nothing is counted, not even as unmeasured.
     """
 
     standard: str
@@ -173,6 +176,7 @@ class Compliance:
     share_lower: float | None
     value_at_fractile: float | None
     passed: bool | None
+    recorded: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -227,7 +231,8 @@ def response_components(incidents: pd.DataFrame) -> pd.DataFrame:
     turnout = t_enroute − t_unit_dispatch; travel = t_arrival − t_enroute;
     dispatch_to_arrival = t_arrival − t_dispatch; response = t_arrival − t_report.
     Beside them, ``full_alarm_travel`` (:data:`MEASURES`): the longest travel among the
-    units that completed the run card on scene (NaN if it never was complete).
+    units that completed the run card on scene (NaN if it never was complete; no column
+    for a folder written before it).
 
     ``t_enroute`` and ``t_unit_dispatch`` belong to the first-arriving unit, so
     turnout is that unit's own; ``t_dispatch`` is the first dispatch order of
@@ -256,9 +261,8 @@ def response_components(incidents: pd.DataFrame) -> pd.DataFrame:
     out["travel"] = t["t_arrival_s"] - t["t_enroute_s"]
     out["dispatch_to_arrival"] = t["t_arrival_s"] - t["t_dispatch_s"]
     out["response"] = t["t_arrival_s"] - t["t_report_s"]
-    out["full_alarm_travel"] = (
-        inc["full_alarm_travel_s"].astype(float).to_numpy() if "full_alarm_travel_s" in inc else np.nan
-    )
+    if "full_alarm_travel_s" in inc:  # absent in folders written before it (then not recorded at all)
+        out["full_alarm_travel"] = inc["full_alarm_travel_s"].astype(float).to_numpy()
     return out
 
 
@@ -300,9 +304,12 @@ def compliance(
     value_at_fractile = :func:`fractile` (x, fractile_p); passed = share ≥ fractile_p.
     """
     types = tuple(types)
+    if measure not in components:  # a run folder written before the measure existed: not recorded
+        return Compliance(standard=standard, measure=measure, types=types, target_s=float(target_s),
+                          fractile=float(fractile_p), n=0, n_met=0, n_unmeasured=0, share=None, share_lower=None,
+                          value_at_fractile=None, passed=None, recorded=False)
     rows = components[components["type"].isin(types)]
-    # A frame without the measure (one built before it existed) has it unmeasured everywhere.
-    x = rows[measure].astype(float) if measure in rows else pd.Series(np.nan, index=rows.index, dtype=float)
+    x = rows[measure].astype(float)
     measured = x.notna()
     n = int(measured.sum())
     n_un = int((~measured).sum())

@@ -234,13 +234,15 @@ def _sections(
     objectives = []
     for key, label in _OBJECTIVES:
         c = comp[key]
-        if c.n:
+        if not c.recorded:
+            value, note = "not recorded", "this run folder was written before the measure existed"
+        elif c.n:
             value = f"{_pct(c.share)} met; p{p} {fmt_duration(c.value_at_fractile)}"
             note = f"{_verdict(c.passed).upper()} at {p} %"
         else:
-            value, note = "no incident reached", f"applies to {', '.join(c.types)}"
+            value, note = "none measured", f"applies to {', '.join(c.types)}"
         if c.n_unmeasured:
-            note += f"; {c.n_unmeasured} not reached"
+            note += f"; {c.n_unmeasured} not measured"
         objectives.append((f"{label} ≤ {fmt_duration(c.target_s)}", value, note))
     recovered = water.time_to_recover_s is not None
     service = [
@@ -302,7 +304,7 @@ def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
         "types": ", ".join(c.types),
         "target": fmt_duration(c.target_s),
         "n": c.n,
-        "met": f"{c.n_met} ({_pct(c.share)})",
+        "met": f"{c.n_met} ({_pct(c.share)})" if c.recorded else "not recorded",
         "lower": _pct(c.share_lower),
         "fractile": fmt_duration(c.value_at_fractile),
         "unmeasured": c.n_unmeasured,

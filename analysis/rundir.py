@@ -115,9 +115,13 @@ def load_run(path: str | Path) -> Run:
         if not f.is_file():
             raise FileNotFoundError(f"{f}: run folder has no {name}")
         tables[name] = _read_table(f, columns)
-    for c in LATER_INCIDENT_COLUMNS:  # a folder written before these columns: empty, as "never"
-        inc = tables["incidents.csv"]
-        inc[c] = pd.to_numeric(inc[c]) if c in inc else pd.Series(float("nan"), index=inc.index, dtype=float)
+    inc = tables["incidents.csv"]
+    for c in LATER_INCIDENT_COLUMNS:  # absent from a folder written before them: left absent ("not recorded")
+        if c in inc:
+            try:
+                inc[c] = pd.to_numeric(inc[c])
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{root / 'incidents.csv'}: column {c!r} holds non-numeric values ({exc})") from exc
     city: dict[str, pd.DataFrame] = {}
     for name, columns in CITY_FILES.items():
         f = root / "city" / name

@@ -795,6 +795,8 @@ def validate(cfg: Config) -> Config:
         for unit in card:
             _check(unit in UNIT_KINDS, f"{key}.{unit}", f"no such unit kind; known: {', '.join(UNIT_KINDS)}")
     s = cfg.standards
+    for std in fields(s):  # a target of 0 s cannot be met (and the report refuses it after the run)
+        _positive(getattr(s, std.name), f"standards.{std.name}")
     _check(0 < s.fractile < 1, "standards.fractile", "must be in (0, 1)")
     return cfg
 

@@ -322,13 +322,39 @@ class Dispatcher:
                 found.t_dispatch = self.env.now
         return found
 
+    def offer_queued(self) -> None:
+        """Offer the queued requests again, most urgent first, to the units free now.
+
+        A closed road that reopens may bring a scene nobody could reach back in
+        reach while its units sit idle (a queued request is otherwise taken only
+        by a unit that clears a job). Each goes to the unit :meth:`nearest`
+        picks, as a fresh request would; the others stay queued.
+        """
+        for kind in sorted(self.queues):
+            q, pool = self.queues[kind], self.by_kind.get(kind, [])
+            kept = []
+            while q and (self._idle[kind].any() or (self.retask and self._returning[kind])):
+                item = heapq.heappop(q)
+                inc = item[-1]
+                if inc.t_control is not None:  # work done meanwhile: drop the request
+                    inc.pending -= 1
+                    continue
+                best, _ = self.nearest(pool, inc.node)
+                if best is None:
+                    kept.append(item)
+                    continue
+                inc.pending -= 1
+                self.assign(best, inc)
+            for item in kept:
+                heapq.heappush(q, item)
+
     def waiting(self) -> list[Incident]:
         return [item[-1] for q in self.queues.values() for item in q]
 
 
 def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.Event, Any, None]:
     """A unit's life: wait in quarters, respond, clear, return or be re-tasked."""
-    log, roads = d.log, d.roads_for(unit.kind)
+    log = d.log
     while True:
         d.set_status(unit, "idle")
         unit.node = unit.home
@@ -338,7 +364,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
         while inc is not None:
             d.set_status(unit, "busy")
             t_assigned = env.now
-            travel = roads.time(unit.node, inc.node)
+            travel = d.roads_for(unit.kind).time(unit.node, inc.node)
             log(Record(env.now, "dispatch" if turnout else "retask", unit.scope, inc.id, round(travel, 3)))
             if turnout and unit.turnout_s > 0:
                 yield env.timeout(unit.turnout_s)
@@ -347,11 +373,11 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             log(Record(env.now, "enroute", unit.scope, inc.id))
             # A closure (a flooded road) may have cut the scene off: the unit waits where it
             # is and looks again each minute until a route opens; the wait counts as travel.
-            while not np.isfinite(roads.time(unit.node, inc.node)):
+            while not np.isfinite(d.roads_for(unit.kind).time(unit.node, inc.node)):
                 yield env.timeout(60.0)
             # Travel time at the road state of departure; a closure later
             # does not reroute a vehicle already on its way.
-            travel = roads.time(unit.node, inc.node)
+            travel = d.roads_for(unit.kind).time(unit.node, inc.node)
             if travel > 0:
                 yield env.timeout(travel)
             unit.node = inc.node
@@ -370,7 +396,7 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
             d.set_status(unit, "returning")
             unit.ret_from, unit.ret_t0 = unit.node, env.now
             try:
-                back = roads.time(unit.node, unit.home)
+                back = d.roads_for(unit.kind).time(unit.node, unit.home)
                 if back > 0:
                     yield env.timeout(back if np.isfinite(back) else 0.0)
             except simpy.Interrupt as intr:

@@ -715,6 +715,7 @@ class _World:
         if link >= 0:
             self.roads.set_cause("repair", link, None)
             self.record(Record(env.now, "road_open", f"roads.link.{link}", inc.id))
+            self.dispatcher.offer_queued()  # a scene cut off by the works may be in reach again
 
 
 def _delay_to(now: float, t: float) -> float:

@@ -16,7 +16,9 @@ the :class:`sim.flood.FloodState` by the rain that fell in the step, then:
   ``light_kinds`` (ambulances, utility crews) drive on a twin road state
   closed already at ``light_limit_m`` (30 cm; DOMAIN.md 3.1: only special
   rescue vehicles go deeper), logged as ``road_close``/``road_open`` with the
-  note ``flood: light vehicles``.
+  note ``flood: light vehicles`` (a road closed to all has both notes). When
+  a closed road reopens, the queued requests are offered again
+  (:meth:`sim.dispatch.Dispatcher.offer_queued`).
 * **Flooding points**: a catchment's low point deeper than
   ``flood_point_depth_m`` (10 cm, Nanjing 积淹水点) starts a point and a
   pumping request for a pump truck; it clears when it falls back below.
@@ -332,6 +334,7 @@ class FloodProcess:
         wet = depth[changed]
         factors = np.where(wet > 0, 1.0 / speed_share(wet, r.speed_kmh[changed], rc.min_speed_share),
                            1.0).tolist()
+        reopened = False
         for i, d, factor in zip(changed.tolist(), wet.tolist(), factors, strict=True):
             self.link_depth[i] = d
             scope = f"roads.link.{i}"
@@ -340,7 +343,7 @@ class FloodProcess:
             # repair, dark signals) keep theirs (RoadState.set_cause). Each class of
             # vehicle has its own flood layer (own=True).
             if self.light is not None:
-                self.update_light(i, d, factor)
+                reopened |= self.update_light(i, d, factor)
             if d >= rc.emergency_limit_m:
                 if not self.closed[i]:
                     self.closed[i] = True
@@ -349,6 +352,7 @@ class FloodProcess:
                 continue
             if self.closed[i]:
                 self.closed[i] = False
+                reopened = True
                 self.w.roads.set_cause("flood", i, None, own=True)
                 self.w.record(Record(env.now, "road_open", scope, None, round(d, 4), "flood"))
             if self.w.roads.cause_factor("flood", i) != factor:
@@ -356,6 +360,8 @@ class FloodProcess:
                 self.w.record(Record(env.now, "road_slow", scope, None, round(factor, 4), f"depth_m={d:.2f}"))
             if r.underpass[i] and d >= rc.car_limit_m and not self.trapped_done[i]:
                 self.trap(i)
+        if reopened:  # a scene cut off by the water may be in reach again
+            self.w.dispatcher.offer_queued()
         for jj in np.nonzero(self.closed & r.underpass & ~self.trapped_done)[0]:
             self.trap(int(jj))
         if self.rain_over:
@@ -364,8 +370,9 @@ class FloodProcess:
                 self.w.record(Record(env.now, "road_open", f"roads.link.{int(jj)}", None, 0.0,
                                      "early warning: reopened to public traffic"))
 
-    def update_light(self, i: int, d: float, factor: float) -> None:
-        """Link ``i`` at depth ``d`` for light vehicles: closed from ``light_limit_m``, else slowed as the others."""
+    def update_light(self, i: int, d: float, factor: float) -> bool:
+        """Link ``i`` at depth ``d`` for light vehicles: closed from ``light_limit_m``, else slowed as the
+        others. Returns whether it reopened."""
         assert self.light is not None
         scope = f"roads.link.{i}"
         if d >= self.cfg.roads.light_limit_m:
@@ -373,11 +380,13 @@ class FloodProcess:
                 self.light_closed[i] = True
                 self.light.set_cause("flood", i, np.inf, own=True)
                 self.w.record(Record(self.w.env.now, "road_close", scope, None, round(d, 4), LIGHT_NOTE))
-            return
-        if self.light_closed[i]:
+            return False
+        reopened = bool(self.light_closed[i])
+        if reopened:
             self.light_closed[i] = False
             self.w.record(Record(self.w.env.now, "road_open", scope, None, round(d, 4), LIGHT_NOTE))
         self.light.set_cause("flood", i, None if factor == 1.0 else factor, own=True)
+        return reopened
 
     def trap_people(self, c: int) -> None:
         """Rescue calls from residents around catchment ``c``'s low point (see module docstring)."""

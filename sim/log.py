@@ -79,8 +79,9 @@ INCIDENT_COLUMNS = (
 #: Incident columns added after the first run folders were written: absent in older folders (read as empty).
 LATER_INCIDENT_COLUMNS = ("t_full_alarm_s", "full_alarm_travel_s")
 OUTCOMES = ("resolved", "unserved", "open_at_end")
-#: The note of a ``road_close``/``road_open`` by the flood to light vehicles only
-#: (``scenario.waterlogging.roads.light_kinds``); ``flood`` closes a road to every unit.
+#: The note of a ``road_close``/``road_open`` by the flood to light vehicles
+#: (``scenario.waterlogging.roads.light_kinds``); ``flood`` closes a road to every unit
+#: (and such a road was closed to light vehicles first, under this note).
 LIGHT_NOTE = "flood: light vehicles"
 
 #: Event kinds in ``events.csv`` and what ``scope``/``value`` mean for each.
@@ -103,7 +104,7 @@ EVENT_KINDS: dict[str, str] = {
     "repair": "repair starts; scope = water.pipe.ID or power.*; value = expected duration s",
     "restore": "main, substation or feeder back in service; scope = water.pipe.ID, gas.pipe.ID (value = customers "
                "left to relight) or power.*",
-    "road_close": "road link closed; scope = roads.link.ID; flood: value = depth m, note = flood (closed to units), 'flood: light vehicles' (closed to ambulances and utility crews; the fire service may pass) or 'early warning: closed to public traffic' (units may pass)",
+    "road_close": "road link closed; scope = roads.link.ID; flood: value = depth m, note = flood (closed to units), 'flood: light vehicles' (closed to ambulances and utility crews, from 30 cm; a road closed to all is logged under both notes) or 'early warning: closed to public traffic' (units may pass)",
     "road_open": "road link reopened; scope = roads.link.ID; flood: value = depth m, note as road_close",
     "power_fault": "a substation or feeder fails; scope = power.substation.ID or power.feeder.ID",
     "lifeline_down": "a component goes down; scope = component; value = what it affects "

@@ -163,7 +163,9 @@ class RoadState:
             del self._routes[(origin, target)]
 
     def clear_cache(self) -> None:
-        """Forget every table (they are recomputed on demand); the road state is unchanged."""
+        """Forget every table, its twins' too (they are recomputed on demand); the road state is unchanged."""
+        for t in self._twins:
+            t.clear_cache()
         self._cache.clear()
         self._limited.clear()
         self._limits_of.clear()

@@ -307,16 +307,25 @@ def test_full_alarm_rows_use_the_card_travel_and_count_incomplete_cards_as_unmea
         "nfpa_full_alarm_highrise"].passed is True
 
 
-def test_folder_without_the_full_alarm_columns_reads_them_as_never(tmp_path: Path) -> None:
+def test_folder_without_the_full_alarm_columns_is_not_recorded_rather_than_failed(tmp_path: Path) -> None:
+    """A folder written before the full-alarm columns loads; the measure is "not recorded", not a 0 % lower bound."""
     from sim.log import LATER_INCIDENT_COLUMNS
 
     d = write_run_folder(tmp_path / "old")
     old = [c for c in INCIDENT_COLUMNS if c not in LATER_INCIDENT_COLUMNS]
     write_csv(d / "incidents.csv", old, [[r[c] for c in old] for r in SAMPLE_INCIDENTS])
     run = load_run(d)
-    assert run.incidents["t_full_alarm_s"].isna().all() and run.incidents["full_alarm_travel_s"].isna().all()
-    c = standards_compliance(response_components(run.incidents))["nfpa_full_alarm"]
-    assert c.n == 0 and c.n_unmeasured == int(run.incidents["type"].isin(("fire", "gas_fire")).sum())
+    assert not set(LATER_INCIDENT_COLUMNS) & set(run.incidents.columns)
+    comps = response_components(run.incidents)
+    assert run.incidents["type"].isin(("fire", "gas_fire")).any()
+    c = standards_compliance(comps)["nfpa_full_alarm"]
+    assert (c.recorded, c.n, c.n_unmeasured, c.share, c.share_lower, c.passed) == (False, 0, 0, None, None, None)
+    assert standards_compliance(comps)["gb51080"].recorded  # the others as before
+    h = headline(run, horizon_s=1000.0, standards=Standards())
+    assert h["nfpa_full_alarm_compliance_lower"] is None and h["nfpa_full_alarm_n_unmeasured"] == 0
+    new = write_run_folder(tmp_path / "new")  # the same rows with the columns, empty: every card incomplete
+    c = standards_compliance(response_components(load_run(new).incidents))["nfpa_full_alarm"]
+    assert c.recorded and c.n == 0 and c.n_unmeasured > 0 and c.share_lower == 0.0
 
 
 def test_compliance_passes_at_the_fractile_and_follows_the_standards() -> None:

@@ -212,9 +212,12 @@ def test_determinism_and_common_random_numbers(tmp_path: Path) -> None:
         ("storm.peak_ratio", -0.1, "scenario.waterlogging.storm.peak_ratio"),
         ("hydrology.curve_number", 0.0, "scenario.waterlogging.hydrology.curve_number"),
         ("roads.emergency_limit_m", 0.1, "scenario.waterlogging.roads.emergency_limit_m"),
+        ("roads.light_limit_m", 0.0, "scenario.waterlogging.roads.light_limit_m"),
+        ("roads.light_kinds", ["ambulance", "ambulance"], "scenario.waterlogging.roads.light_kinds"),
+        ("roads.light_kinds", ["hovercraft"], "scenario.waterlogging.roads.light_kinds"),
     ],
 )
-def test_bad_config_names_the_key(path: str, value: float, key: str) -> None:
+def test_bad_config_names_the_key(path: str, value: object, key: str) -> None:
     cfg = Config()
     obj = cfg.scenario.waterlogging
     *parents, leaf = path.split(".")
@@ -417,3 +420,30 @@ def test_an_engine_reaches_a_scene_in_forty_centimetres_an_ambulance_does_not() 
     # No route for the ambulance: the call queues (no unit can reach it) and is still open at the horizon.
     assert by_type["medical"].t_arrival is None and by_type["medical"].pending == 1
     assert [r.scope for r in log.events if r.kind == "queue"] == ["units.ambulance"]
+
+
+def test_a_call_the_water_cut_off_is_served_when_the_road_reopens() -> None:
+    """A queued request nobody could reach goes out when the water falls below the limit again, not only when
+    some unit next clears a job (Dispatcher.offer_queued)."""
+    from sim.log import LIGHT_NOTE
+
+    city = _square_city()
+    units = (UnitSpec(id="FS1.A1", kind="ambulance", station="FS1"),)
+    city = dataclasses.replace(city, stations=(Station(id="FS1", kind="fire", node=0, units=units),))
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.hydrology.curve_number = 100.0
+    sc.waterlogging.hydrology.runoff_coefficient = 1.0  # the sewers drain the pond
+    sc.waterlogging.pumps.count = 0
+    sc.waterlogging.people.calls_per_1000 = 0.0
+    fixed = ServiceTime(dist="fixed", median_s=60.0)
+    pol = PolicyConfig()
+    pol.dispatch.call_processing = dataclasses.replace(fixed, median_s=0.0)
+    pol.dispatch.run_cards = {"medical": {"ambulance": 1}}
+    pol.dispatch.on_scene = {"medical": fixed}
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain", params={"step_s": 300.0, "mm": [100.0]})
+    log = engine.run(city, [rain], [Call(1000.0, "medical", 1)], make_policy(pol, CityConfig()), 21600.0,
+                     Streams(0), scenario=sc)
+    (inc,) = log.incidents
+    opened = [r.t_s for r in log.events if r.kind == "road_open" and r.note == LIGHT_NOTE]
+    assert [r.scope for r in log.events if r.kind == "queue"] == ["units.ambulance"]  # cut off at first
+    assert opened and inc.t_dispatch == min(opened) and inc.t_arrival is not None and inc.outcome == "resolved"

@@ -131,10 +131,14 @@ def test_twin_shares_causes_but_keeps_its_own(seed: int) -> None:
         main.set_cause("signals", link, f)  # reaches the twin
         ref.set_cause("signals", link, f)
     flooded = rng.choice(roads.n_links, 10, replace=False).tolist()
-    for link in flooded:
+    for k, link in enumerate(flooded):
         main.set_cause("flood", link, 3.0, own=True)  # main's own
         twin.set_cause("flood", link, np.inf, own=True)
         ref.set_cause("flood", link, np.inf)
+        if k % 3 == 0:  # questions between the changes: the twin's caches must follow its own changes
+            t = int(rng.integers(roads.n_nodes))
+            assert np.array_equal(twin.times_to(t), ref.times_to(t))
+            assert np.array_equal(twin.times_near(t, 300.0) <= 300.0, ref.times_near(t, 300.0) <= 300.0)
     assert np.array_equal(twin.factor, ref.factor)
     for target in range(0, roads.n_nodes, 7):
         assert np.array_equal(twin.times_to(target), ref.times_to(target))
