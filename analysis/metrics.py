@@ -341,8 +341,9 @@ def standards_compliance(
     ``nfpa_turnout_ems``: turnout ≤ 60 s, medical.
     ``nfpa_travel``: travel of the first unit ≤ 240 s, fire, rescue and medical.
     ``nfpa_travel_als``: travel of the first unit ≤ 480 s, medical (NFPA 1710 §4.1.2.1's
-    ALS objective, 2004 numbering; the first unit at a medical call is an ambulance here,
-    and every ambulance is taken as ALS: an assumption).
+    ALS objective, 2004 numbering; the first unit at a medical call is an ambulance while
+    the medical run card sends ambulances only, as by default; a card that adds an engine
+    would make this the engine's travel. Every ambulance is taken as ALS: an assumption).
     ``nfpa_full_alarm``: travel of the initial full alarm assignment ≤ 480 s, fires (``fire``,
     ``gas_fire``); ``nfpa_full_alarm_highrise``: the same ≤ 610 s, ``highrise_fire``. The
     assignment is the run card, by kind and number, filled by whichever units arrive first;

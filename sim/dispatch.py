@@ -208,7 +208,7 @@ class Dispatcher:
             self.assign(best, inc)
         return True
 
-    def nearest(self, pool: list[Unit], node: int) -> tuple[Unit | None, float]:
+    def nearest(self, pool: list[Unit], node: int, idle_only: bool = False) -> tuple[Unit | None, float]:
         """The unit of ``pool`` with the earliest expected arrival at ``node``.
 
         Searches outward from the scene with a distance-limited Dijkstra,
@@ -226,7 +226,7 @@ class Dispatcher:
         if pool is not self.by_kind.get(kind):  # not a pool this dispatcher indexes
             return self._scan(pool, node)
         idle = np.flatnonzero(self._idle[kind])
-        returning = sorted(self._returning[kind].items()) if self.retask else []
+        returning = sorted(self._returning[kind].items()) if self.retask and not idle_only else []
         if self.rostered:  # duty rosters: only units on duty are sent
             idle = np.array([i for i in idle if self.on_duty(pool[int(i)])], dtype=np.int64)
             returning = [(i, u) for i, u in returning if self.on_duty(u)]
@@ -327,19 +327,21 @@ class Dispatcher:
 
         A closed road that reopens may bring a scene nobody could reach back in
         reach while its units sit idle (a queued request is otherwise taken only
-        by a unit that clears a job). Each goes to the unit :meth:`nearest`
-        picks, as a fresh request would; the others stay queued.
+        by a unit that clears a job or gets back to quarters). Each goes to the
+        idle unit :meth:`nearest` picks; the others stay queued. Units driving
+        back are left out: placing each on its route costs a search per unit at
+        every reopening, and they look at the queue when they reach quarters.
         """
         for kind in sorted(self.queues):
             q, pool = self.queues[kind], self.by_kind.get(kind, [])
             kept = []
-            while q and (self._idle[kind].any() or (self.retask and self._returning[kind])):
+            while q and self._idle[kind].any():
                 item = heapq.heappop(q)
                 inc = item[-1]
                 if inc.t_control is not None:  # work done meanwhile: drop the request
                     inc.pending -= 1
                     continue
-                best, _ = self.nearest(pool, inc.node)
+                best, _ = self.nearest(pool, inc.node, idle_only=True)
                 if best is None:
                     kept.append(item)
                     continue
