@@ -29,6 +29,7 @@ from analysis.drill_playbook import Playbook, fmt_clock
 from analysis.drill_playbook import finite_number as _num
 from analysis.metrics import fractile, response_components
 from analysis.rundir import Run, run_horizon
+from sim.log import LIGHT_NOTE
 
 __all__ = ["Context", "Group"]
 
@@ -168,7 +169,12 @@ class Context:
         bucket: dict[tuple[int, str, float, str], list[int]] = {}
         for t, i in rows:
             kind = str(cols["kind"][i])
-            cls = component_class(str(cols["scope"][i])) if kind in SPLIT_KINDS else ""
+            if kind in SPLIT_KINDS:
+                cls = component_class(str(cols["scope"][i]))
+            elif kind in ("road_close", "road_open"):  # a road shut to ambulances only is told apart
+                cls = "light" if str(cols["note"][i]) == LIGHT_NOTE else ""
+            else:
+                cls = ""
             bucket.setdefault((int(owner[i] or 0), kind, t, cls), []).append(i)
         out: dict[tuple[int, str], list[Group]] = {}
         for (inc, kind, t, _), idx in bucket.items():

@@ -3,8 +3,9 @@
 The flood process (``sim/flood_process.py``) logs the storm without an
 incident: ``rain_start``, the early ``warning``, each ``flood_point`` and
 ``flood_clear``, the roads it closes (``road_close`` / ``road_open`` with the
-note ``flood``, or ``early warning: ...`` for underpasses closed to the public
-beforehand), ``rain_end`` and ``flood_over``. The incidents it raises
+note ``flood``, ``flood: light vehicles`` for roads closed to ambulances and
+utility crews from 30 cm, or ``early warning: ...`` for underpasses closed to
+the public beforehand), ``rain_end`` and ``flood_over``. The incidents it raises
 (``vehicle_trapped``, ``people_trapped``, ``flood_pumping``) carry the source
 ``flood``. So that the playbook's rules match the storm like any incident,
 :func:`storm_incidents` makes one incident-like record per rain hazard (id
@@ -43,6 +44,7 @@ import yaml
 
 from analysis.drill_playbook import finite_number as _num
 from analysis.rundir import Run
+from sim.log import LIGHT_NOTE
 
 if TYPE_CHECKING:
     from analysis.drill_context import Context, Group
@@ -58,7 +60,7 @@ _ROAD_KINDS = frozenset({"road_close", "road_open"})
 
 def _is_storm_road(note: str) -> bool:
     n = note.casefold()
-    return n == "flood" or n.startswith("early warning")
+    return n in ("flood", LIGHT_NOTE) or n.startswith("early warning")
 
 
 def _params(text: Any) -> dict[str, Any]:
@@ -227,10 +229,10 @@ class Storm:
         on = sum(1 for r in self.kinds.get("flood_point", []) if r[0] <= t)
         return on - sum(1 for r in self.kinds.get("flood_clear", []) if r[0] <= t)
 
-    def closed_at(self, t: float) -> int:
-        """Links closed by the flood at ``t``."""
-        shut = sum(1 for r in self.kinds.get("road_close", []) if r[0] <= t and r[3] == "flood")
-        return shut - sum(1 for r in self.kinds.get("road_open", []) if r[0] <= t and r[3] == "flood")
+    def closed_at(self, t: float, note: str = "flood") -> int:
+        """Links closed by the flood at ``t`` (``note``: to every unit; ``LIGHT_NOTE``: to ambulances and crews)."""
+        shut = sum(1 for r in self.kinds.get("road_close", []) if r[0] <= t and r[3] == note)
+        return shut - sum(1 for r in self.kinds.get("road_open", []) if r[0] <= t and r[3] == note)
 
     # -- the fields of a message (analysis.drill_playbook.FIELDS)
     def fields(self, inc: Mapping[str, Any], group: Group) -> dict[str, str]:
@@ -245,7 +247,7 @@ class Storm:
         depths = [v for _, _, v, _ in points + self.kinds.get("ponding", []) if v is not None]
         closes = [r for r in self.kinds.get("road_close", []) if r[3] == "flood"]
         closed_links = sorted({int(s.rsplit(".", 1)[-1]) for _, s, _, _ in closes})
-        pre = [r for r in self.kinds.get("road_close", []) if r[3] != "flood"]
+        pre = [r for r in self.kinds.get("road_close", []) if r[3].casefold().startswith("early warning")]
         trapped_links = {str(r["scope"]) for r in self.trapped}
         here = [r for r in self.trapped if str(r["scope"]) == str(inc["scope"])]
         waits = [w for r in self.pumping if (w := _num(r.get("wait_s"))) is not None]
@@ -298,6 +300,7 @@ class Storm:
             "depth": pb.phrase("depth", m=f"{max(g_depths):.2f}") if g_depths else unknown,
             "points_now": str(self.points_at(group.t_s)),
             "closed_now": str(self.closed_at(group.t_s)),
+            "closed_light_now": str(self.closed_at(group.t_s, LIGHT_NOTE)),
             "n_closed": str(len(closed_links)),
             "n_closed_underpasses": str(sum(1 for k in closed_links if k in self.underpass)),
             "n_preclosed": str(n_pre),

@@ -64,7 +64,7 @@ FIELDS = frozenset(
         # the rainstorm (analysis.drill_flood.Storm.fields)
         "rain_total", "rain_duration", "rain_start_clock", "rain_end_clock", "peak_mm_h", "peak_clock",
         "wettest_hour", "return_period", "signal", "warning_clock", "warning_lead", "n_points",
-        "first_point_clock", "max_depth", "points", "n_points_here", "depth", "points_now", "closed_now",
+        "first_point_clock", "max_depth", "points", "n_points_here", "depth", "points_now", "closed_now", "closed_light_now",
         "n_closed", "n_closed_underpasses", "n_preclosed", "links", "n_links", "underpass", "trapped_here",
         "trapped_total", "trapped_text", "people_total", "pump_calls", "n_pump_trucks", "pump_wait_max",
         "flood_over_clock", "flood_over_text", "flood_duration", "signal_reached",

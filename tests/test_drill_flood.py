@@ -166,3 +166,24 @@ def test_flood_script_is_deterministic(runs: dict[str, Path], playbook: dict, tm
             b = write_files(build_drill(load_run(runs["warning"]), opts, playbook), tmp_path / "b")
             assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
     assert "暴雨" in render_markdown(build_drill(load_run(runs["warning"]), DrillOptions(lang="zh"), playbook))
+
+
+@pytest.mark.parametrize("name", ["baseline", "warning"])
+def test_roads_closed_to_ambulances_have_their_own_inject(runs: dict[str, Path], drills: dict, name: str) -> None:
+    """Closures to light vehicles (30 cm) reach the ambulance centre with their own count; the underpass
+    injects stay with the closures to every unit."""
+    from sim.log import LIGHT_NOTE
+
+    ev = load_run(runs[name]).events
+    light = ev[(ev["kind"] == "road_close") & (ev["note"] == LIGHT_NOTE)]
+    assert len(light)
+    for lang in ("zh", "en"):
+        by_rule: dict[str, list] = {}
+        for inj in drills[(name, lang)].injects:
+            by_rule.setdefault(inj.rule, []).append(inj)
+        (first, *_) = by_rule["ambulance_roads_cut"]
+        assert ev.iloc[first.event_index]["note"] == LIGHT_NOTE and first.receiver == "ambulance_centre"
+        n = int((light["t_s"] == first.event_t_s).sum())
+        assert f"{n}个路段" in first.message if lang == "zh" else f"{n} links are over 30 cm" in first.message
+        for inj in by_rule.get("underpass_flooded", []) + by_rule.get("underpass_reopen", []):
+            assert ev.iloc[inj.event_index]["note"] == "flood"
