@@ -240,6 +240,14 @@ class Context:
             return scope
         return self.pb.phrase("unit", kind=self.pb.name("unit_kinds", parts[1]), unit_id=".".join(parts[2:]))
 
+    def all_classes(self, group: Group) -> bool:
+        """Does a flood road event hold for every vehicle? The closure or reopening to light vehicles
+        (30 cm) does; one to all units (60 cm) does only in a run with a single class of vehicle."""
+        note = group.note.casefold()
+        if note == "flood":
+            return self.storm is None or not self.storm.two_classes
+        return True
+
     def underpass(self, group: Group) -> bool:
         """Does the group close, open or trap in an underpass (``roads.link.N`` with ``underpass`` set)?"""
         if self.storm is None:

@@ -210,6 +210,11 @@ class Storm:
         return None
 
     @property
+    def two_classes(self) -> bool:
+        """Did the flood close roads to light vehicles apart from the others (two classes of vehicle)?"""
+        return any(r[3] == LIGHT_NOTE for k in _ROAD_KINDS for r in self.kinds.get(k, []))
+
+    @property
     def flooded(self) -> bool:
         """Did any flooding point form?"""
         return bool(self.kinds.get("flood_point"))
@@ -300,7 +305,8 @@ class Storm:
             "depth": pb.phrase("depth", m=f"{max(g_depths):.2f}") if g_depths else unknown,
             "points_now": str(self.points_at(group.t_s)),
             "closed_now": str(self.closed_at(group.t_s)),
-            "closed_light_now": str(self.closed_at(group.t_s, LIGHT_NOTE)),
+            # one class of vehicle: the roads closed to all are the ones closed to ambulances
+            "closed_light_now": str(self.closed_at(group.t_s, LIGHT_NOTE if self.two_classes else "flood")),
             "n_closed": str(len(closed_links)),
             "n_closed_underpasses": str(sum(1 for k in closed_links if k in self.underpass)),
             "n_preclosed": str(n_pre),

@@ -79,7 +79,7 @@ _REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places"
              "contingencies", "phrases", "labels")
 _WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
                    "total_min", "total_max", "note_contains", "note_excludes", "feeds", "underpass",
-                   "signal", "flooded"})
+                   "signal", "flooded", "all_classes"})
 
 
 class PlaybookError(ValueError):

@@ -77,6 +77,7 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
         # the rainstorm: rain enough for a warning signal; a flooding point formed
         or ("signal" in when and (ctx.storm is not None and ctx.storm.signal() is not None) != bool(when["signal"]))
         or ("flooded" in when and (ctx.storm is not None and ctx.storm.flooded) != bool(when["flooded"]))
+        or ("all_classes" in when and ctx.all_classes(group) != bool(when["all_classes"]))
     )
 
 

@@ -136,8 +136,9 @@ def headline(
         out[f"{key}_compliance_lower"] = comp.share_lower
         out[f"{key}_fractile_s"] = comp.value_at_fractile
         out[f"{key}_pass"] = comp.passed
-        out[f"{key}_n"] = comp.n
-        out[f"{key}_n_unmeasured"] = comp.n_unmeasured
+        # Not recorded (a folder written before the measure): unknown, not "0 incidents".
+        out[f"{key}_n"] = comp.n if comp.recorded else None
+        out[f"{key}_n_unmeasured"] = comp.n_unmeasured if comp.recorded else None
     lifelines = list(_LIFELINES) + sorted(set(run.service["lifeline"]) - set(_LIFELINES))
     for life in lifelines:
         res = service_resilience(run.service, h, life)
@@ -303,11 +304,11 @@ def _compliance_rows(comp: Mapping[str, Compliance]) -> list[dict[str, Any]]:
         "measure": MEASURES[c.measure],
         "types": ", ".join(c.types),
         "target": fmt_duration(c.target_s),
-        "n": c.n,
+        "n": c.n if c.recorded else "–",
         "met": f"{c.n_met} ({_pct(c.share)})" if c.recorded else "not recorded",
         "lower": _pct(c.share_lower),
         "fractile": fmt_duration(c.value_at_fractile),
-        "unmeasured": c.n_unmeasured,
+        "unmeasured": c.n_unmeasured if c.recorded else "–",
         "verdict": _verdict(c.passed),
     } for c in comp.values()]
 

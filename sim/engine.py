@@ -499,6 +499,10 @@ class _World:
         self.record(Record(env.now, "control", inc.scope, inc.id))
         assert inc.controlled is not None
         inc.controlled.succeed()
+        if inc.extra.pop("reopened_road", False):
+            # A scene cut off by the works may be in reach again; after t_control, so a request of
+            # this job still queued is dropped rather than sent to work already done.
+            self.dispatcher.offer_queued()
 
     # -------------------------------------------------------------- cascades
     def cascade(self, cause: str) -> None:
@@ -715,7 +719,7 @@ class _World:
         if link >= 0:
             self.roads.set_cause("repair", link, None)
             self.record(Record(env.now, "road_open", f"roads.link.{link}", inc.id))
-            self.dispatcher.offer_queued()  # a scene cut off by the works may be in reach again
+            inc.extra["reopened_road"] = True  # work() offers the queues once this job is done
 
 
 def _delay_to(now: float, t: float) -> float:

@@ -185,5 +185,9 @@ def test_roads_closed_to_ambulances_have_their_own_inject(runs: dict[str, Path],
         assert ev.iloc[first.event_index]["note"] == LIGHT_NOTE and first.receiver == "ambulance_centre"
         n = int((light["t_s"] == first.event_t_s).sum())
         assert f"{n}个路段" in first.message if lang == "zh" else f"{n} links are over 30 cm" in first.message
-        for inj in by_rule.get("underpass_flooded", []) + by_rule.get("underpass_reopen", []):
+        held = [c for c in drills[(name, lang)].contingencies if c.rule == "driver_enters_flooded_underpass"]
+        for inj in by_rule.get("underpass_flooded", []) + held:  # closed to every unit (60 cm)
             assert ev.iloc[inj.event_index]["note"] == "flood"
+        for inj in by_rule.get("underpass_reopen", []):  # passable again for every vehicle: below 30 cm
+            row = ev.iloc[inj.event_index]
+            assert row["note"] == LIGHT_NOTE and float(row["value"]) < 0.3
