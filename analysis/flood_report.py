@@ -140,7 +140,7 @@ def _rows(flood: dict[str, Any]) -> list[tuple[str, str]]:
         ("Clear time after rain, median / max", f"{hours(flood['clear_after_rain_median_s'])} / "
                                                 f"{hours(flood['clear_after_rain_max_s'])}"),
         ("Flooded road-km·h (> 10 cm)", f"{flood['flooded_road_km_h']:.1f}"),
-        ("Peak roads closed to units", str(flood["peak_closed_roads"])),
+        ("Peak roads closed to every unit", str(flood["peak_closed_roads"])),
         ("Peak roads closed to ambulances and utility crews", str(flood.get("peak_closed_roads_light", "-"))),
         ("Vehicles trapped in underpasses", str(flood["vehicles_trapped"])),
         ("Rescue calls from people trapped by deep water", str(flood.get("people_trapped_calls", 0))),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -322,7 +322,7 @@ class Dispatcher:
                 found.t_dispatch = self.env.now
         return found
 
-    def offer_queued(self) -> None:
+    def offer_queued(self, kinds: Collection[str] | None = None) -> None:
         """Offer the queued requests again, most urgent first, to the units free now.
 
         A closed road that reopens may bring a scene nobody could reach back in
@@ -331,8 +331,9 @@ class Dispatcher:
         idle unit :meth:`nearest` picks; the others stay queued. Units driving
         back are left out: placing each on its route costs a search per unit at
         every reopening, and they look at the queue when they reach quarters.
+        ``kinds``: only these kinds' queues (the ones whose road state changed).
         """
-        for kind in sorted(self.queues):
+        for kind in sorted(self.queues if kinds is None else set(self.queues) & set(kinds)):
             q, pool = self.queues[kind], self.by_kind.get(kind, [])
             kept = []
             while q and self._idle[kind].any():

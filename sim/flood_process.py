@@ -334,7 +334,7 @@ class FloodProcess:
         wet = depth[changed]
         factors = np.where(wet > 0, 1.0 / speed_share(wet, r.speed_kmh[changed], rc.min_speed_share),
                            1.0).tolist()
-        reopened = False
+        reopened = reopened_light = False
         for i, d, factor in zip(changed.tolist(), wet.tolist(), factors, strict=True):
             self.link_depth[i] = d
             scope = f"roads.link.{i}"
@@ -343,7 +343,7 @@ class FloodProcess:
             # repair, dark signals) keep theirs (RoadState.set_cause). Each class of
             # vehicle has its own flood layer (own=True).
             if self.light is not None:
-                reopened |= self.update_light(i, d, factor)
+                reopened_light |= self.update_light(i, d, factor)
             if d >= rc.emergency_limit_m:
                 if not self.closed[i]:
                     self.closed[i] = True
@@ -360,8 +360,10 @@ class FloodProcess:
                 self.w.record(Record(env.now, "road_slow", scope, None, round(factor, 4), f"depth_m={d:.2f}"))
             if r.underpass[i] and d >= rc.car_limit_m and not self.trapped_done[i]:
                 self.trap(i)
-        if reopened:  # a scene cut off by the water may be in reach again
-            self.w.dispatcher.offer_queued()
+        if reopened or reopened_light:  # a scene cut off by the water may be in reach again
+            disp = self.w.dispatcher  # only the kinds whose roads reopened
+            disp.offer_queued([k for k in disp.queues if (reopened and disp.roads_for(k) is self.w.roads)
+                               or (reopened_light and disp.roads_for(k) is self.light)])
         for jj in np.nonzero(self.closed & r.underpass & ~self.trapped_done)[0]:
             self.trap(int(jj))
         if self.rain_over:
