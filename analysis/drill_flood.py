@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -209,7 +210,7 @@ class Storm:
                 return str(s["key"])
         return None
 
-    @property
+    @cached_property
     def two_classes(self) -> bool:
         """Did the flood close roads to light vehicles apart from the others (two classes of vehicle)?"""
         return any(r[3] == LIGHT_NOTE for k in _ROAD_KINDS for r in self.kinds.get(k, []))

@@ -77,8 +77,8 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    """Read one CSV, check its header and normalise the column types."""
+def _read_table(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame:
+    """Read one CSV, check its header and normalise the column types (``optional`` ones when present)."""
     text_cols = [c for c in _TEXT.get(path.name, ()) if c in columns]
     try:
         df = pd.read_csv(path, dtype={c: str for c in text_cols}, keep_default_na=False, na_values=[""])
@@ -89,7 +89,7 @@ def _read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
         raise ValueError(f"{path}: missing column(s) {missing}; found {list(df.columns)}")
     for c in text_cols:
         df[c] = df[c].fillna("").astype(str)
-    for c in columns:
+    for c in [*columns, *(c for c in optional if c in df.columns)]:
         if c in text_cols:
             continue
         try:
@@ -114,14 +114,8 @@ def load_run(path: str | Path) -> Run:
         f = root / name
         if not f.is_file():
             raise FileNotFoundError(f"{f}: run folder has no {name}")
-        tables[name] = _read_table(f, columns)
-    inc = tables["incidents.csv"]
-    for c in LATER_INCIDENT_COLUMNS:  # absent from a folder written before them: left absent ("not recorded")
-        if c in inc:
-            try:
-                inc[c] = pd.to_numeric(inc[c])
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{root / 'incidents.csv'}: column {c!r} holds non-numeric values ({exc})") from exc
+        # Columns added later are absent from older folders and stay absent there ("not recorded").
+        tables[name] = _read_table(f, columns, LATER_INCIDENT_COLUMNS if name == "incidents.csv" else ())
     city: dict[str, pd.DataFrame] = {}
     for name, columns in CITY_FILES.items():
         f = root / "city" / name

@@ -445,7 +445,7 @@ class _World:
     def on_arrive(self, unit: Unit, inc: Incident, t_enroute: float, t_assigned: float) -> None:
         inc.n_units += 1
         left = inc.card_left.get(unit.kind, 0)
-        if left > 0:  # one of the run card's units (the first of its kind to arrive fill the card)
+        if left > 0:  # one of the run card's units (the first of its kind to arrive fill it)
             inc.full_alarm_travel = max(inc.full_alarm_travel, self.env.now - t_enroute)
             if left == 1:
                 del inc.card_left[unit.kind]
