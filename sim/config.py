@@ -452,7 +452,8 @@ class LifelinesConfig:
     p_occupied: float = 0.12
     # Restoration order of queued repairs: customers (most customers first),
     # critical (hospitals and pumps first, then customers), nearest (shortest
-    # drive from the crew depot first).
+    # free-flow drive from a power depot first: the plan's order, which the
+    # day's closures do not change).
     restoration_order: str = "critical"
     substation_repair: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=4 * 3600.0, sigma=0.5))
     feeder_repair: ServiceTime = field(default_factory=lambda: ServiceTime(median_s=2 * 3600.0, sigma=0.5))

@@ -119,6 +119,7 @@ class _World:
         self.streams = streams
         self.log = log
         self.roads = RoadState(city.roads)
+        self._depot_free: np.ndarray | None = None  # free-flow times from the power depots (restoration order)
         self.water = WaterState(city.water, city.roads.n_nodes)
         units = []
         for st in city.stations:
@@ -606,9 +607,13 @@ class _World:
             feeders = [f for f in self.feeders.values() if f.substation == sid]
         customers = sum(f.customers for f in feeders)
         if order == "nearest":
-            depots = [s.node for s in self.city.stations if s.kind == "power_depot"]
-            roads = self.dispatcher.roads_for("power_crew")
-            return min((roads.time(d, inc.node) for d in depots), default=0.0)
+            # Free-flow time from the nearest depot: the plan's order, not the roads at the fault's
+            # moment (a site cut off by the water that tripped it would otherwise key as
+            # unreachable and be repaired last, after the water had gone).
+            if self._depot_free is None:
+                depots = [s.node for s in self.city.stations if s.kind == "power_depot"]
+                self._depot_free = self.roads.free_flow_from(depots)
+            return float(self._depot_free[inc.node])
         if order == "customers":
             return -float(customers)
         zones = {f.zone for f in feeders}

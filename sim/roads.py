@@ -208,9 +208,12 @@ class RoadState:
 
     def _group_weights(self) -> np.ndarray:
         """Weights of every CSR entry, in order: the fastest of its parallel arcs, floored at 1e-6 s."""
+        return self._group_weights_at(self.factor)
+
+    def _group_weights_at(self, factor: np.ndarray) -> np.ndarray:
         if not len(self._grp_start):
             return np.zeros(0)
-        w = self.base_s[self._arc_link] * self.factor[self._arc_link]
+        w = self.base_s[self._arc_link] * factor[self._arc_link]
         return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
 
     def _link_entries(self, link: int) -> list[tuple[int, int, int, tuple[int, ...]]]:
@@ -350,6 +353,20 @@ class RoadState:
 
     def time(self, origin: int, target: int) -> float:
         return float(self._reaching(origin, target)[0][origin])
+
+    def free_flow_from(self, origins: list[int]) -> np.ndarray:
+        """Free-flow time in s from the nearest of ``origins`` to every node: no closure, slow-down or cause.
+
+        For orders fixed in advance (a utility's restoration plan ranks its
+        sites by distance from the depots), which the day's closures must not
+        reorder. One multi-source search of the forward graph; not cached.
+        """
+        if not origins:
+            return np.full(self.n, np.inf)
+        assert self._rev is not None
+        free = csr_matrix((self._group_weights_at(np.ones(self.roads.n_links)), self._rev.indices,
+                           self._rev.indptr), shape=(self.n, self.n))
+        return dijkstra(free.T.tocsr(), indices=np.asarray(origins, dtype=np.int64), min_only=True)
 
     def _route(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Nodes from ``origin`` to ``target`` and the time left to ``target`` at each (empty if unreachable)."""

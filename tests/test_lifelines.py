@@ -3,6 +3,7 @@ cascade in the engine (power -> pumps, boosters, signals, elevators, hospitals).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sim import engine
@@ -235,3 +236,47 @@ def test_night_crews_on_a_duty_roster() -> None:
     times = [t for t, _ in _dispatches(log)]
     first_clear = min(r.t_s for r in log.events if r.kind == "clear" and r.scope.startswith("units.power_crew."))
     assert len(times) == 2 and times[0] < 1000.0 and times[1] == min(first_clear, 7200.0)
+
+
+def test_nearest_restoration_repairs_the_nearer_feeder_first() -> None:
+    p0 = prepare(cfg_outage([], restoration_order="nearest"))
+    city = p0.city
+    depots = [s.node for s in city.stations if s.kind == "power_depot"]
+    free = engine._World(city, p0.policy, p0.streams, engine.RunLog()).roads.free_flow_from(depots)
+    node_of = {z.id: z.node for z in city.zones}
+    feeders = sorted(city.power.feeders, key=lambda f: free[node_of[f.zone]])
+    near, far, busy = feeders[0], feeders[-1], feeders[len(feeders) // 2]
+    assert free[node_of[near.zone]] < free[node_of[far.zone]]
+    cfg = cfg_outage([(f"power.feeder.{busy.id}", 300.0), (f"power.feeder.{far.id}", 600.0),
+                      (f"power.feeder.{near.id}", 600.0)], horizon_s=24 * 3600.0, restoration_order="nearest")
+    cfg.city.power.n_power_depots = 1
+    cfg.city.power.crews_per_power_depot = 1
+    _, log = run(cfg)
+    repaired = [r.scope for r in log.events if r.kind == "repair"]
+    assert repaired == [f"power.feeder.{busy.id}", f"power.feeder.{near.id}", f"power.feeder.{far.id}"]
+
+
+def test_nearest_restoration_is_not_reordered_by_a_closure_at_the_fault() -> None:
+    """A site cut off when it faults (the water that tripped it) keeps its place in the plan."""
+    from sim.dispatch import Incident
+
+    p = prepare(cfg_outage([], restoration_order="nearest"))
+    world = engine._World(p.city, p.policy, p.streams, engine.RunLog())
+    sub = p.city.power.substations[0]
+
+    def key() -> float:
+        inc = Incident(id=1, type="substation_fault", severity=2, source="test", scope="x", node=sub.node,
+                       zone="", t_occur=0.0, rng=np.random.default_rng(0),
+                       extra={"component": f"power.substation.{sub.id}"})
+        return world.restoration_priority(inc)
+
+    roads = p.city.roads
+    open_key = key()
+    around = np.flatnonzero((roads.u == sub.node) | (roads.v == sub.node))
+    assert len(around) and 0.0 < open_key < np.inf
+    world._depot_free = None  # the plan is asked again, now with the site cut off
+    for link in around:
+        world.roads.set_cause("flood", int(link), float("inf"))
+    depot = next(s.node for s in p.city.stations if s.kind == "power_depot")
+    assert np.isinf(world.roads.time(depot, sub.node))
+    assert key() == open_key

@@ -144,3 +144,33 @@ def test_twin_shares_causes_but_keeps_its_own(seed: int) -> None:
         assert np.array_equal(twin.times_to(target), ref.times_to(target))
     for link in flooded:
         assert main.cause_factor("flood", link) == 3.0 and twin.cause_factor("flood", link) == np.inf
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(2, 30), closures=st.integers(0, 8))
+def test_free_flow_from_origins_ignores_the_day_s_closures(seed: int, n: int, closures: int) -> None:
+    rng = np.random.default_rng(seed)
+    roads = random_roads(rng, n, 3 * n)
+    rs = RoadState(roads)
+    for link in rng.choice(roads.n_links, size=min(closures, roads.n_links), replace=False):
+        rs.close(int(link))
+    origins = sorted({int(x) for x in rng.integers(0, n, size=2)})
+    ours = rs.free_flow_from(origins)
+    # networkx on the forward graph with every link at its free-flow time (closures ignored).
+    g = nx.DiGraph()
+    for i in range(roads.n_links):
+        w = float(roads.travel_time_s()[i])
+        arcs = [(int(roads.u[i]), int(roads.v[i]))]
+        if not roads.oneway[i]:
+            arcs.append((int(roads.v[i]), int(roads.u[i])))
+        for a, b in arcs:
+            if not g.has_edge(a, b) or g[a][b]["weight"] > w:
+                g.add_edge(a, b, weight=w)
+    g.add_nodes_from(range(n))
+    ref = nx.multi_source_dijkstra_path_length(g, set(origins), weight="weight")
+    for node in range(n):
+        if node in ref:
+            assert abs(ours[node] - ref[node]) < 1e-6 * max(1.0, ref[node])
+        else:
+            assert np.isinf(ours[node])
+    assert rs.free_flow_from([]).shape == (n,) and np.isinf(rs.free_flow_from([])).all()
