@@ -46,7 +46,8 @@ def build(
 
     ``context`` (``policy``, ``start_hour``) reaches only the generators whose
     signature names it: a hazard that depends on the policy says so there
-    (``scenarios.ebike_fire``: charging piles mean fewer fires).
+    (``scenarios.ebike_fire``: charging piles mean fewer fires). One that
+    takes ``**context`` (:func:`compound`) gets all of it for its parts.
     """
     try:
         target = SCENARIOS[cfg.name]
@@ -57,7 +58,9 @@ def build(
     module, func = target.split(":")
     fn = getattr(importlib.import_module(module), func)
     params = inspect.signature(fn).parameters
-    hazards: list[Hazard] = fn(cfg, city, rng, horizon_s, **{k: v for k, v in context.items() if k in params})
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):  # compound takes it all
+        context = {k: v for k, v in context.items() if k in params}
+    hazards: list[Hazard] = fn(cfg, city, rng, horizon_s, **context)
     return hazards
 
 

@@ -58,3 +58,21 @@ def test_a_fire_in_a_block_whose_boosters_lost_power_waits_for_the_relay() -> No
     log = engine.run(p.city, p.hazards, p.calls, p.policy, cfg.run.horizon_s, p.streams)
     water = [r for r in log.events if r.kind == "first_water"]
     assert len(water) == 1 and "relay" not in water[0].note
+
+
+def test_parts_get_the_policy_and_the_clock() -> None:
+    """A part sees what it would see alone: charging piles thin its fires, its hours are clock hours."""
+    def fires(piles: bool) -> list:
+        cfg = compound(["ebike_fire"])
+        cfg.run.horizon_s = 24 * 3600.0
+        cfg.scenario.ebike_fire.rate_multiplier = 5000.0  # ~27 fires a day in the district
+        cfg.scenario.ebike_fire.min_fires = 0
+        cfg.policy.interventions.charging_piles = piles
+        return [h for h in prepare(cfg).hazards if h.kind == "fire.ebike"]
+
+    base, piles = fires(False), fires(True)
+    assert len(base) > 20
+    # Thinned from the baseline's fires (scenarios/ebike_fire.py): a strict subset, same times.
+    assert len(piles) < len(base) and {h.t_s for h in piles} <= {h.t_s for h in base}
+    start = 6.0  # run.start 06:00 by default
+    assert all(h.params["hour"] == pytest.approx((start + h.t_s / 3600.0) % 24, abs=1e-3) for h in base)
