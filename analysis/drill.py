@@ -360,8 +360,10 @@ def _checklist(ctx: Context, injects: Sequence[Inject]) -> tuple[CheckItem, ...]
         if incomplete:
             obs_text = pb.phrase("card_incomplete")
         elif observed is None:
-            obs_text = pb.label("not_simulated") if obj["metric"] == "none" else pb.phrase("not_restored") \
-                if obj["metric"] == "burst_to_restore" else pb.label("na")
+            # metric@kind when no unit of that kind was sent or queued (no ambulance goes to a fire): not in the run
+            unsent = "@" in obj["metric"] and not any(ctx.kind_sent(obj["metric"].partition("@")[2], i) for i in iids)
+            obs_text = pb.label("not_simulated") if obj["metric"] == "none" or unsent \
+                else pb.phrase("not_restored") if obj["metric"] == "burst_to_restore" else pb.label("na")
         elif len(iids) > 1:
             obs_text = pb.label("pooled", fractile=round(p * 100), value=pb.duration(observed, exact=True), n=len(iids))
         else:

@@ -341,6 +341,9 @@ class Context:
             "units": pb.join(units) if units else unknown, "unit": units[0] if units else unknown,
             "first_unit": self.unit(str(inc["first_unit"])) if inc.get("first_unit") else unknown,
             "n_units": _fmt_int(inc.get("n_units")),
+            # no capable unit free when the call was ready: it waited in a queue (incidents.csv wait_s)
+            "fire_units": pb.phrase("fire_units_waiting" if (_num(inc.get("wait_s")) or 0.0) > 0 else "fire_units_sent"),
+            "units_status": pb.phrase("units_waiting" if (_num(inc.get("wait_s")) or 0.0) > 0 else "units_sent"),
             "customers": str(int(self.customers(iid))) if isolate else unknown, "customers_now": str(now),
             "outage_now": pb.phrase("outage_now", customers_now=now) if now > 0 else pb.phrase("outage_unknown"),
             "segment": _short_list(pb, segment, 6, "segment_many") if segment else unknown,
@@ -477,7 +480,44 @@ class Context:
                    if str(r["type"]) == "elevator_entrapment" and abs(float(r["t_occur_s"]) - t) < 1e-6)
 
     # -- objectives
+    def _unit_times(self, kind: str, iid: int, what: str) -> list[tuple[float, str]]:
+        """(time, unit scope) of ``what`` events of ``iid``'s units of ``kind``, in time order."""
+        prefix = f"units.{kind}."
+        return [(g.t_s, sc) for g in self.groups.get((iid, what), ()) for sc in g.scopes if sc.startswith(prefix)]
+
+    def kind_sent(self, kind: str, iid: int) -> bool:
+        """Was a unit of ``kind`` sent to ``iid``, or asked for and queued?"""
+        return any(self._unit_times(kind, iid, what) for what in ("dispatch", "retask")) or any(
+            g.scope == f"units.{kind}" for g in self.groups.get((iid, "queue"), ()))
+
+    def unit_metric(self, name: str, kind: str, iid: int) -> float | None:
+        """``name`` measured on the first unit of ``kind`` on scene at ``iid`` (None if none came).
+
+        An objective about one agency (the gas crew at a leak, the ambulance at a fire) is
+        scored on that agency's unit, not on whichever unit of the run card came first.
+        """
+        arrivals = self._unit_times(kind, iid, "arrive")
+        if not arrivals:
+            return None
+        t_arr, unit = arrivals[0]
+        if name == "response":
+            report = _num(self.incidents[iid].get("t_report_s"))
+            return t_arr - report if report is not None else None
+        if name == "turnout":
+            sent = [t for t, sc in self._unit_times(kind, iid, "dispatch") + self._unit_times(kind, iid, "retask")
+                    if sc == unit and t <= t_arr]
+            out = [t for t, sc in self._unit_times(kind, iid, "enroute") if sc == unit and sent and max(sent) <= t <= t_arr]
+            return out[0] - max(sent) if out else None  # sent on from the road: no turnout
+        if name == "arrival_to_handover":
+            cleared = [t for t, sc in self._unit_times(kind, iid, "clear") if sc == unit and t >= t_arr]
+            return cleared[0] - t_arr if cleared else None
+        raise ValueError(f"metric {name}@{kind}: only response, turnout and arrival_to_handover take a unit kind")
+
     def metric(self, name: str, iid: int) -> float | None:
+        """Observed value of ``name`` at ``iid``; ``name@kind`` measures it on the first unit of ``kind``."""
+        if "@" in name:
+            base, _, kind = name.partition("@")
+            return self.unit_metric(base, kind, iid)
         inc, comp = self.incidents[iid], self.components.get(iid, {})
         if name in comp:
             return _num(comp[name])

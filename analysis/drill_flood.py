@@ -317,7 +317,11 @@ class Storm:
             "n_links": str(len(g_links)),
             "underpasses": _short(pb, [self.link(k) for k in g_under], 3) if g_under else unknown,
             "n_underpasses": str(len(g_under)),
-            "underpass_depth": pb.phrase("depth", m=f"{max(under_depths):.2f}") if under_depths else unknown,
+            # several underpasses: the range of their depths, not the deepest one's for all
+            "underpass_depth": (unknown if not under_depths
+                                else pb.phrase("depth", m=f"{under_depths[0]:.2f}") if len(under_depths) == 1
+                                else pb.phrase("depth_range", lo=f"{min(under_depths):.2f}",
+                                               hi=f"{max(under_depths):.2f}")),
             "underpass": self.link(link) if link is not None else unknown,
             "trapped_here": str(len(here)),
             "trapped_total": str(n_trapped),

@@ -60,7 +60,7 @@ FIELDS = frozenset(
         "radius", "households", "gas_customers", "gas_segment", "shut_off_clock",
         "building", "floor", "location", "detect_how", "floors_untenable", "untenable_floors",
         "second_alarm_floors", "water_source", "first_water_clock", "first_water_after", "exposed",
-        "casualties", "occupants",
+        "casualties", "occupants", "fire_units", "units_status",
         # the rainstorm (analysis.drill_flood.Storm.fields)
         "rain_total", "rain_duration", "rain_start_clock", "rain_end_clock", "peak_mm_h", "peak_clock",
         "wettest_hour", "return_period", "signal", "warning_clock", "warning_lead", "n_points",
@@ -79,7 +79,7 @@ _REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places"
              "contingencies", "phrases", "labels")
 _WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
                    "total_min", "total_max", "note_contains", "note_excludes", "feeds", "underpass",
-                   "signal", "flooded", "all_classes"})
+                   "signal", "flooded", "all_classes", "queued"})
 
 
 class PlaybookError(ValueError):

@@ -191,3 +191,38 @@ def test_roads_closed_to_ambulances_have_their_own_inject(runs: dict[str, Path],
         for inj in by_rule.get("underpass_reopen", []):  # passable again for every vehicle: below 30 cm
             row = ev.iloc[inj.event_index]
             assert row["note"] == LIGHT_NOTE and float(row["value"]) < 0.3
+
+
+def test_a_call_that_waits_for_a_unit_is_not_told_as_answered(runs: dict[str, Path], drills: dict) -> None:
+    """Trapped people whose call queued hear that every unit is committed, not that units are on the way."""
+    inc = load_run(runs["baseline"]).incidents.set_index("incident")
+    seen = set()
+    for lang, waiting, sent in (("en", "waiting for one", "on their way"), ("zh", "列入等待", "已出动")):
+        for inj in drills[("baseline", lang)].injects:
+            if inj.event_kind != "report" or inj.incident_type not in ("people_trapped", "vehicle_trapped"):
+                continue
+            queued = float(inc.loc[inj.incident, "wait_s"]) > 0
+            assert (waiting in inj.message) == queued and (sent in inj.message) == (not queued), inj.message
+            seen.add(queued)
+    assert seen == {True, False}  # the seed-0 storm has both
+
+
+def test_several_underpasses_get_the_range_of_their_depths(runs: dict[str, Path], drills: dict) -> None:
+    ev = load_run(runs["baseline"]).events
+    n = 0
+    for inj in drills[("baseline", "en")].injects:
+        if inj.rule != "underpass_flooded":
+            continue
+        links = [int(x) for x in re.findall(r"underpass on link (\d+)", inj.message)]
+        at = ev[(ev["kind"] == "road_close") & (ev["t_s"] == inj.event_t_s) & (ev["note"] == "flood")]
+        depth = dict(zip(at["scope"].astype(str), at["value"].astype(float), strict=True))
+        mine = [depth[f"roads.link.{k}"] for k in links]
+        m = re.search(r"is ([\d.]+)(?:–([\d.]+))? m deep", inj.message)
+        assert m is not None, inj.message
+        if len(mine) == 1 and " more " not in inj.message:
+            assert m.group(2) is None and float(m.group(1)) == pytest.approx(mine[0], abs=0.005)
+        else:  # the named ones lie in the range; none is given the deepest one's depth
+            lo, hi = float(m.group(1)), float(m.group(2))
+            assert all(lo - 0.005 <= d <= hi + 0.005 for d in mine) and lo < hi
+            n += 1
+    assert n  # the seed-0 storm floods several at once

@@ -221,3 +221,39 @@ def test_gas_monitoring_turns_the_odour_call_into_a_platform_alarm(runs: dict[st
             scene = " ".join(drill.scenario)
             alarm = ("燃气管网监测于" if lang == "zh" else "gas network's monitoring raised the alarm") in scene
             assert alarm == (channel == "gas_monitoring")
+
+
+def _first_unit_arrival(ev, iid: int, kind: str) -> tuple[float, str] | None:
+    mine = ev["scope"].astype(str).str.startswith(f"units.{kind}.")
+    rows = ev[(ev["kind"] == "arrive") & (ev["incident"] == iid) & mine]
+    return (float(rows["t_s"].iloc[0]), str(rows["scope"].iloc[0])) if len(rows) else None
+
+
+@pytest.mark.parametrize("name, key, kind", [("gas_leak", "gas_arrival", "gas_crew"),
+                                             ("ebike_fire", "ems_turnout", "ambulance"),
+                                             ("ebike_fire", "hospital_handover", "ambulance")])
+def test_an_agency_s_objective_is_scored_on_its_own_unit(runs: dict[str, Path], drills: dict, name: str,
+                                                         key: str, kind: str) -> None:
+    """The gas crew's arrival is not the engine's; a fire no ambulance went to has no EMS measure."""
+    run = load_run(runs[name])
+    ev, inc = run.events, run.incidents.set_index("incident")
+    items = [c for c in drills[(name, "en")].checklist if c.objective == key]
+    rows = [c for c in items if c.applies_to.startswith("incident ")]
+    pooled = [c for c in items if not c.applies_to.startswith("incident ")]
+    assert rows or pooled
+    for c in rows:
+        iid = int(c.applies_to.split()[1])
+        first = _first_unit_arrival(ev, iid, kind)
+        if first is None:
+            assert c.observed_s is None and c.observed == "not simulated" and c.met is None
+            continue
+        t_arr, unit = first
+        if key == "gas_arrival":
+            assert c.observed_s == pytest.approx(t_arr - float(inc.loc[iid, "t_report_s"]))
+            # the engine sent with the crew came first: the incident's own response is not the crew's
+            assert float(inc.loc[iid, "t_arrival_s"]) < t_arr
+    if key == "ems_turnout":  # the high-rise fire's ambulance stand-by inject: no ambulance in the run card
+        fires = [c for c in rows if inc.loc[int(c.applies_to.split()[1]), "type"] == "highrise_fire"]
+        assert fires and all(c.observed == "not simulated" for c in fires)
+    for c in pooled:  # routine medical calls: measured on the ambulance, as before
+        assert c.observed_s is not None
