@@ -363,7 +363,9 @@ def _checklist(ctx: Context, injects: Sequence[Inject]) -> tuple[CheckItem, ...]
             # metric@kind when no unit of that kind was sent or queued (no ambulance goes to a fire): not in the run
             unsent = "@" in obj["metric"] and not any(ctx.kind_sent(obj["metric"].partition("@")[2], i) for i in iids)
             obs_text = pb.label("not_simulated") if obj["metric"] == "none" or unsent \
-                else pb.phrase("not_restored") if obj["metric"] == "burst_to_restore" else pb.label("na")
+                else pb.phrase("not_restored") if obj["metric"] == "burst_to_restore" \
+                else pb.phrase("not_relit") if obj["metric"] == "restore_to_relit" and ctx.first(iids[0], "restore") \
+                else pb.label("na")
         elif len(iids) > 1:
             obs_text = pb.label("pooled", fractile=round(p * 100), value=pb.duration(observed, exact=True), n=len(iids))
         else:

@@ -536,6 +536,11 @@ class Context:
             vals = [v for i, r in self.incidents.items() if str(r["type"]) == "elevator_entrapment"
                     and (v := _num(self.components.get(i, {}).get("response"))) is not None]
             return fractile(vals, float(self.standards.get("fractile", 0.9))) if vals else None
+        if name == "restore_to_relit" and restore:  # gas back in the main until the last home is relit
+            if restore.value == 0:
+                return 0.0
+            done = [g.t_s for g in self.groups.get((iid, "relight"), ()) if g.value == 0]
+            return done[0] - restore.t_s if done else None
         if name == "arrival_to_handover" and control is not None and arrival is not None:
             return control - arrival
         return None

@@ -257,3 +257,32 @@ def test_an_agency_s_objective_is_scored_on_its_own_unit(runs: dict[str, Path], 
         assert fires and all(c.observed == "not simulated" for c in fires)
     for c in pooled:  # routine medical calls: measured on the ambulance, as before
         assert c.observed_s is not None
+
+
+def test_relighting_is_measured_from_the_relight_events(runs: dict[str, Path], drills: dict) -> None:
+    ev = load_run(runs["gas_leak"]).events
+    (row,) = [c for c in drills[("gas_leak", "en")].checklist if c.objective == "gas_relight"]
+    iid = int(row.applies_to.split()[1])
+    mine = ev[ev["incident"] == iid]
+    restore = float(mine.loc[mine["kind"] == "restore", "t_s"].iloc[0])
+    relit = mine[(mine["kind"] == "relight") & (mine["value"] == 0)]
+    if len(relit):
+        assert row.observed_s == pytest.approx(float(relit["t_s"].iloc[0]) - restore)
+    else:  # seed 0: homes still unlit at the horizon
+        assert row.observed_s is None and row.observed.startswith("not finished") and row.met is None
+
+
+def test_relighting_finished_is_timed_from_the_repair(tmp_path: Path, playbook: dict) -> None:
+    cfg = Config()
+    cfg.scenario.name = "gas_leak"
+    cfg.seed = 0
+    cfg.run.report = False
+    cfg.policy.gas.relight_techs *= 20  # every home relit well before the horizon
+    assert simulate(cfg, tmp_path)["status"] == "ok"
+    run = load_run(tmp_path)
+    ev = run.events
+    (row,) = [c for c in build_drill(run, DrillOptions(lang="en"), playbook).checklist if c.objective == "gas_relight"]
+    mine = ev[ev["incident"] == int(row.applies_to.split()[1])]
+    restore = float(mine.loc[mine["kind"] == "restore", "t_s"].iloc[0])
+    relit = float(mine.loc[(mine["kind"] == "relight") & (mine["value"] == 0), "t_s"].iloc[0])
+    assert row.observed_s == pytest.approx(relit - restore) and row.observed_s > 0 and row.met is True
