@@ -36,6 +36,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from analysis.metrics import fractile
 from analysis.rundir import Run
 from sim.log import LIGHT_NOTE
 
@@ -234,7 +235,8 @@ def response_inflation(wet: Run, dry: Run, window: tuple[float, float] | None = 
     if len(diff) == 0:
         return {"n_pairs": 0, "mean_s": None, "median_s": None, "p90_s": None, "max_s": None}
     return {"n_pairs": int(len(diff)), "mean_s": round(float(diff.mean()), 3),
-            "median_s": round(float(np.median(diff)), 3), "p90_s": round(float(np.quantile(diff, 0.9)), 3),
+            # nearest-rank, as every fractile of the project (analysis.metrics.fractile): a value a call had
+            "median_s": round(fractile(diff, 0.5) or 0.0, 3), "p90_s": round(fractile(diff, 0.9) or 0.0, 3),
             "max_s": round(float(diff.max()), 3),
             "dry_mean_s": round(float(m["response_s_dry"].mean()), 3),
             "wet_mean_s": round(float(m["response_s_wet"].mean()), 3)}
@@ -259,7 +261,8 @@ def flood_headline(run: Run, dry: Run | None = None, aim_s: float = 7200.0) -> d
         "flood_points": int(len(pts)),
         "flood_points_met_2h_aim": int(pts["met_aim"].sum()) if len(pts) else 0,
         "clear_after_rain_max_s": float(pts["clear_after_rain_s"].max()) if len(pts) else 0.0,
-        "clear_after_rain_median_s": float(pts["clear_after_rain_s"].median()) if len(pts) else 0.0,
+        # nearest-rank; None when no point cleared before the horizon
+        "clear_after_rain_median_s": fractile(pts["clear_after_rain_s"], 0.5) if len(pts) else 0.0,
         "vehicles_trapped": int((inc["type"] == "vehicle_trapped").sum()),
         "people_trapped_calls": int((inc["type"] == "people_trapped").sum()),
         "flood_peak_t_s": peak_t,

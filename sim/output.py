@@ -330,5 +330,19 @@ def write_city(run_dir: Path, city: City) -> None:
     assert ROAD_CLASSES  # documented index of road_class
 
 
+def _json_clean(obj: Any) -> Any:
+    """NaN and infinities as null: JSON has no such numbers (json.dumps would write bare NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    if isinstance(obj, np.floating):
+        return _json_clean(float(obj))
+    return obj
+
+
 def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    """Strict JSON (a time that never came is null, not NaN), written atomically."""
+    atomic_write(path, json.dumps(_json_clean(obj), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")

@@ -135,6 +135,8 @@ def test_response_inflation_pairs_the_same_calls() -> None:
     dry = _run(_events([]), inc([310.0, 320.0, np.nan]))
     r = response_inflation(wet, dry)
     assert r["n_pairs"] == 2 and r["mean_s"] == pytest.approx(50.0) and r["max_s"] == pytest.approx(100.0)
+    # nearest-rank fractiles, values a call had: of (100, 0) the median is 0 and the p90 100 (not 50 / 90)
+    assert r["median_s"] == 0.0 and r["p90_s"] == pytest.approx(100.0)
     assert response_inflation(wet, dry, (15.0, 100.0))["mean_s"] == pytest.approx(0.0)
 
 
@@ -158,3 +160,22 @@ def test_waterlogging_run_writes_the_report(tmp_path: Path) -> None:
         assert (tmp_path / "figures" / name).stat().st_size > 1000
     assert "Waterlogging" in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert (tmp_path / "dry" / "incidents.csv").is_file()
+
+
+def test_summary_json_is_strict_json_when_a_flood_time_never_came(tmp_path) -> None:  # noqa: ANN001
+    """A storm too light to flood has no peak time: null in summary.json, never a bare NaN."""
+    import json
+
+    from sim.config import Config
+    from sim.runner import simulate
+
+    cfg = Config()
+    cfg.scenario.name = "waterlogging"
+    cfg.scenario.waterlogging.storm.return_period_yr = 0.2
+    cfg.scenario.waterlogging.storm.duration_min = 30
+    cfg.scenario.waterlogging.dry_twin = False
+    cfg.run.report = False
+    assert simulate(cfg, tmp_path)["status"] == "ok"
+    text = (tmp_path / "summary.json").read_text()
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in summary.json"))
+    assert doc["flood"]["flood_peak_t_s"] is None and "NaN" not in text
