@@ -7,7 +7,8 @@ a ``summary.json`` or Hydra's ``.hydra/overrides.yaml``. Per run we read:
 - ``.hydra/overrides.yaml``: the config axes, one column per overridden key
   (``policy``, ``seed``, ``city.ambulance.people_per_ambulance``, ...);
 - ``summary.json``: status, seed, scenario, policy and the headline metrics
-  (recomputed from the tables with :func:`analysis.report.headline` when
+  (recomputed from the tables with :func:`analysis.report.headline`, and for a
+  storm :func:`analysis.flood.flood_headline` with its `dry/` twin, when
   absent, or on request);
 - ``hazards.csv`` and the background calls of ``incidents.csv``: short
   digests, so a comparison can check that runs it pairs saw the same hazards
@@ -223,7 +224,14 @@ def _metrics(run: Path, summary: dict[str, Any], recompute: bool) -> dict[str, A
     from analysis.report import headline
     from analysis.rundir import load_run
 
-    return headline(load_run(run))
+    loaded = load_run(run)
+    out = headline(loaded)
+    if (loaded.hazards["kind"] == "weather.rain").any():  # a storm: the flood metrics, as the run wrote them
+        from analysis.flood import flood_headline, flood_metrics_flat
+
+        dry = load_run(run / "dry") if (run / "dry" / "incidents.csv").exists() else None
+        out.update(flood_metrics_flat(flood_headline(loaded, dry)))
+    return out
 
 
 def _row(run: Path, sweep: str, overrides: list[str], recompute: bool) -> tuple[dict[str, Any], dict[str, str]]:

@@ -37,6 +37,7 @@ from analysis.inference import (
     mean_interval,
     paired_difference,
     replications_needed,
+    welch_dof_factor,
 )
 from analysis.metric_labels import METRIC_LABELS, metric_label
 
@@ -361,7 +362,8 @@ def _result(
             d = paired_difference([], [], level, method)
         diffs[o] = d
         need_p[o] = replications_needed(d.paired.sd, target, level) if target else None
-        need_u[o] = replications_needed(d.unpaired.sd, target, level) if target else None
+        need_u[o] = replications_needed(d.unpaired.sd, target, level,
+                                        dof_factor=welch_dof_factor(means[o].sd, means[base].sd)) if target else None
     return MetricResult(metric, means, diffs, target, need_m, need_p, need_u)
 
 
@@ -371,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="cityres-compare",
         description="Compare the options of a sweep against a baseline over replications: means and paired "
-                    "differences with 95 %% confidence intervals, the replications a precision needs, figures; "
+                    "differences with 95 % confidence intervals, the replications a precision needs, figures; "
                     "writes compare.html (self-contained, printable) and compare.md.",
     )
     ap.add_argument("dirs", nargs="+", metavar="DIR", help="multirun folder, run folders, or folders holding them")
@@ -388,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"(from {BOOTSTRAP_MIN_N} paired seeds; with fewer, the paired t is used and the report "
                          "says so)")
     ap.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    ap.add_argument("--precision", action="append", metavar="R%%|METRIC=VALUE",
+    ap.add_argument("--precision", action="append", metavar="R%|METRIC=VALUE",
                     help="target half-width for the replications-needed table: relative to the baseline mean "
                          "(default 5%%) or absolute for one metric, e.g. response_p90_s=10")
     ap.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")

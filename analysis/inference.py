@@ -54,6 +54,7 @@ __all__ = [
     "paired_difference",
     "replications_needed",
     "welch_difference",
+    "welch_dof_factor",
 ]
 
 #: Interval methods for paired differences.
@@ -351,12 +352,17 @@ def welch_difference(option: ArrayLike, baseline: ArrayLike, level: float = 0.95
     return Interval(est, est - h, est + h, min(nx, nb), level, "welch", sd)
 
 
-def replications_needed(sd: float, half_width: float, level: float = 0.95, n_max: int = 100_000) -> int | None:
-    """Smallest n ≥ 2 with t(1−α/2, n−1)·sd/√n ≤ ``half_width``.
+def replications_needed(sd: float, half_width: float, level: float = 0.95, n_max: int = 100_000,
+                        dof_factor: float = 1.0) -> int | None:
+    """Smallest n ≥ 2 with t(1−α/2, dof_factor·(n−1))·sd/√n ≤ ``half_width``.
 
     ``sd`` is the standard deviation of one replication's value (of the
-    paired difference, for a paired comparison). ``None`` when it cannot be
-    said (no estimate of ``sd``, a non-positive target) or exceeds ``n_max``.
+    paired difference, for a paired comparison). For an unpaired (Welch)
+    comparison of n runs per option, ``dof_factor`` is
+    (s_x² + s_b²)² / (s_x⁴ + s_b⁴) (:func:`welch_dof_factor`, 1 to 2), so the
+    count matches the Welch interval's degrees of freedom at that n. ``None``
+    when it cannot be said (no estimate of ``sd``, a non-positive target) or
+    exceeds ``n_max``.
     """
     if not (math.isfinite(sd) and math.isfinite(half_width)) or half_width <= 0:
         return None
@@ -365,7 +371,18 @@ def replications_needed(sd: float, half_width: float, level: float = 0.95, n_max
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     n = max(2, math.ceil((z * sd / half_width) ** 2))  # the normal rule is a lower bound
     while n <= n_max:
-        if _t(level, n - 1) * sd / math.sqrt(n) <= half_width:
+        if _t(level, dof_factor * (n - 1)) * sd / math.sqrt(n) <= half_width:
             return n
         n += 1 if n < 1000 else max(1, n // 100)
     return None
+
+
+def welch_dof_factor(sd_x: float, sd_b: float) -> float:
+    """Welch's degrees of freedom over n − 1 for n runs per option: (s_x² + s_b²)² / (s_x⁴ + s_b⁴).
+
+    2 when the two spreads are equal, towards 1 when one dominates; 1 when it cannot be said.
+    """
+    vx, vb = sd_x * sd_x, sd_b * sd_b
+    if not (math.isfinite(vx) and math.isfinite(vb)) or vx * vx + vb * vb == 0:
+        return 1.0
+    return (vx + vb) ** 2 / (vx * vx + vb * vb)

@@ -126,3 +126,19 @@ def test_cli_without_runs_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFi
     assert main([str(tmp_path / "nope")]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert not (tmp_path / "nope").exists()  # no table written into a folder made up for a typo
+
+
+def test_recomputing_a_storm_run_gives_its_flood_metrics_too(tmp_path: Path) -> None:
+    from analysis.collect import collect
+    from sim.config import Config
+    from sim.runner import simulate
+
+    cfg = Config()
+    cfg.scenario.name = "waterlogging"
+    cfg.run.report = False
+    assert simulate(cfg, tmp_path / "wl")["status"] == "ok"
+    read, again = collect([tmp_path / "wl"]).table, collect([tmp_path / "wl"], recompute=True).table
+    flood = [c for c in read.columns if c.startswith("flood_")]
+    assert len(flood) > 20 and "flood_response_inflation_flood_mean_s" in flood
+    assert set(flood) <= set(again.columns)
+    pd.testing.assert_frame_equal(read[flood], again[flood], check_dtype=False)

@@ -31,6 +31,7 @@ from analysis.inference import (
     paired_difference,
     replications_needed,
     welch_difference,
+    welch_dof_factor,
 )
 from analysis.metrics import Standards
 from analysis.replicates import Replicates
@@ -190,6 +191,23 @@ def test_replications_needed_meets_the_target_and_no_fewer_would() -> None:
         if n > 2:
             assert stats.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1) > h
     assert replications_needed(0.0, 1.0) == 2 and replications_needed(float("nan"), 1.0) is None
+
+
+def test_unpaired_replications_match_the_welch_interval_at_that_n() -> None:
+    """The unpaired count is the n per option at which the Welch interval reaches the target."""
+    rng = np.random.default_rng(5)
+    for sx, sb, h in ((10.0, 10.0, 8.0), (10.0, 3.0, 6.0), (30.0, 25.0, 18.5)):
+        n = replications_needed(math.hypot(sx, sb), h, dof_factor=welch_dof_factor(sx, sb))
+        assert n is not None
+
+        def half(k: int, sx: float = sx, sb: float = sb) -> float:  # Welch interval, samples of these spreads
+            x, b = rng.standard_normal(k), rng.standard_normal(k)
+            x = (x - x.mean()) / x.std(ddof=1) * sx
+            b = (b - b.mean()) / b.std(ddof=1) * sb
+            return welch_difference(x, b).half_width
+
+        assert half(n) <= h + 1e-9 and (n == 2 or half(n - 1) > h)
+    assert welch_dof_factor(1.0, 1.0) == pytest.approx(2.0) and welch_dof_factor(1.0, 0.0) == pytest.approx(1.0)
 
 
 def test_parsing_arguments() -> None:
