@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from sim.city import City, HighRise, Roads, Station, UnitSpec, Zone
 from sim.config import CityConfig, ConfigError
 from sim.district_water import build_water
+from sim.rng import parts_of
 from sim.siting import fire_coverage, kmeans_sites, site_fire_stations, travel_graph
 
 __all__ = ["build_district", "fire_coverage", "kmeans_sites", "site_fire_stations", "travel_graph"]
@@ -295,7 +296,9 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
             highrises.append(HighRise(id=f"HR{hr_count:04d}", zone=zones[-1].id, node=int(s), floors=int(f),
                                       households=cfg.highrise_households, height_m=3.0 * float(f)))
 
-    # --- stations.
+    # --- stations and lifelines: each part draws from its own generator (sim.rng.parts_of), so a
+    # station count or a lifeline setting changes that part only.
+    part = parts_of(rng)
     graph = _graph(n, roads.u, roads.v, roads.travel_time_s())
     art_nodes = np.unique(np.concatenate([u[(cls == ARTERIAL) & grid_link], v[(cls == ARTERIAL) & grid_link]]))
     fire_nodes = _explicit(cfg.fire.station_nodes, n, "city.fire.station_nodes")
@@ -305,7 +308,7 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
                                                   max_speed_kmh=float(speed.max()))
     amb_nodes = _explicit(cfg.ambulance.station_nodes, n, "city.ambulance.station_nodes")
     if amb_nodes is None:
-        amb_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, rng)
+        amb_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.ambulance.n_stations, part("stations.ambulance"))
     stations: list[Station] = []
     for i, node in enumerate(fire_nodes, start=1):
         sid = f"FS{i:02d}"
@@ -320,21 +323,21 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
         sid = f"AS{i:02d}"
         specs = [UnitSpec(f"{sid}.A{j}", "ambulance", sid) for j in range(1, int(k) + 1)]
         stations.append(Station(sid, "ambulance", int(node), f"Ambulance station {i}", tuple(specs)))
-    depot_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.water.n_depots, rng)
+    depot_nodes = kmeans_sites(x, y, customers, art_nodes, cfg.water.n_depots, part("stations.water_depot"))
     for i, node in enumerate(depot_nodes, start=1):
         sid = f"WD{i:02d}"
         specs = [UnitSpec(f"{sid}.C{j}", "water_crew", sid) for j in range(1, cfg.water.crews_per_depot + 1)]
         stations.append(Station(sid, "water_depot", int(node), f"Water depot {i}", tuple(specs)))
 
-    water = build_water(cfg, roads, customers, is_express_node, rng)
-    zones = _group_districts(zones, cfg.n_districts, rng)
+    water = build_water(cfg, roads, customers, is_express_node, part("water"))
+    zones = _group_districts(zones, cfg.n_districts, part("districts"))
     power = None
     facilities: tuple = ()
     power_meta: dict[str, object] = {}
     if cfg.power.enabled:
         from sim.district_power import build_power
 
-        parts = build_power(cfg, roads, tuple(zones), tuple(highrises), customers, water, art_nodes, rng)
+        parts = build_power(cfg, roads, tuple(zones), tuple(highrises), customers, water, art_nodes, part)
         water = dataclasses.replace(water, pumps=parts.pumps)
         power, facilities, power_meta = parts.grid, parts.facilities, parts.meta
         stations += list(parts.stations)
@@ -343,7 +346,7 @@ def build_district(cfg: CityConfig, rng: np.random.Generator) -> City:
     if cfg.gas.enabled:
         from sim.district_power import build_gas
 
-        gas, lpg, gas_stations = build_gas(cfg, roads, tuple(zones), customers, is_express_node, art_nodes, rng)
+        gas, lpg, gas_stations = build_gas(cfg, roads, tuple(zones), customers, is_express_node, art_nodes, part)
         stations += list(gas_stations)
         power_meta.update(n_gas_pipes=gas.n_pipes, n_gas_valves=len(gas.valves),
                           gas_customers=int(gas.customers.sum()), lpg_users=sum(k for _, k in lpg))

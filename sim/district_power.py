@@ -45,6 +45,7 @@ from sim.city import (
 )
 from sim.config import CityConfig
 from sim.district import kmeans_sites
+from sim.rng import Parts
 
 __all__ = ["PowerParts", "build_gas", "build_power", "node_zones"]
 
@@ -97,8 +98,9 @@ def _pressure_zones(water: WaterNetwork, elev: np.ndarray, quantile: float) -> l
 
 def build_power(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], highrises: tuple[HighRise, ...],
                 customers: np.ndarray, water: WaterNetwork, candidates: np.ndarray,
-                rng: np.random.Generator) -> PowerParts:
-    """Substations, feeders, pump stations, hospitals, depots and elevator centres."""
+                part: Parts) -> PowerParts:
+    """Substations, feeders, pump stations, hospitals, depots and elevator centres (each sited from its
+    own generator, ``part(name)``: a depot count leaves the substations and hospitals where they were)."""
     pc = cfg.power
     x, y = roads.x_m, roads.y_m
     nz = node_zones(roads, zones)
@@ -117,7 +119,7 @@ def build_power(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], highrise
                                   f"node {node} does not exist (the city has nodes 0..{roads.n_nodes - 1})")
         sub_nodes = sorted(int(n) for n in pc.substation_nodes)
     else:
-        sub_nodes = sorted(kmeans_sites(x, y, weight, candidates, k, rng))
+        sub_nodes = sorted(kmeans_sites(x, y, weight, candidates, k, part("power.substations")))
     substations = tuple(Substation(f"S{i}", int(node), pc.flood_threshold_m)
                         for i, node in enumerate(sub_nodes, start=1))
     sx, sy = x[sub_nodes], y[sub_nodes]
@@ -134,20 +136,22 @@ def build_power(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], highrise
     facilities = []
     if pc.n_hospitals > 0 and zones:
         for i, node in enumerate(sorted(kmeans_sites(x, y, weight, candidates, min(pc.n_hospitals, len(candidates)),
-                                                     rng)), start=1):
+                                                     part("power.hospitals"))), start=1):
             facilities.append(Facility(f"H{i}", "hospital", int(node), zones[int(nz[node])].id,
                                        f"Hospital {i}", pc.hospital_backup_h))
 
     stations = []
     if pc.n_power_depots > 0:
         for i, node in enumerate(sorted(kmeans_sites(x, y, weight, candidates,
-                                                     min(pc.n_power_depots, len(candidates)), rng)), start=1):
+                                                     min(pc.n_power_depots, len(candidates)),
+                                                     part("stations.power_depot"))), start=1):
             sid = f"PD{i:02d}"
             specs = tuple(UnitSpec(f"{sid}.C{j}", "power_crew", sid) for j in range(1, pc.crews_per_power_depot + 1))
             stations.append(Station(sid, "power_depot", int(node), f"Power depot {i}", specs))
     if pc.n_elevator_centres > 0:
         for i, node in enumerate(sorted(kmeans_sites(x, y, weight, candidates,
-                                                     min(pc.n_elevator_centres, len(candidates)), rng)), start=1):
+                                                     min(pc.n_elevator_centres, len(candidates)),
+                                                     part("stations.elevator_centre"))), start=1):
             sid = f"EC{i:02d}"
             specs = tuple(UnitSpec(f"{sid}.T{j}", "elevator_tech", sid)
                           for j in range(1, pc.techs_per_elevator_centre + 1))
@@ -161,7 +165,7 @@ def build_power(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], highrise
 
 def build_gas(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], customers: np.ndarray,
               is_express_node: np.ndarray, candidates: np.ndarray,
-              rng: np.random.Generator) -> tuple[WaterNetwork, tuple[tuple[str, int], ...], tuple[Station, ...]]:
+              part: Parts) -> tuple[WaterNetwork, tuple[tuple[str, int], ...], tuple[Station, ...]]:
     """The gas mains, the bottled-LPG users per zone, and the gas depot(s)."""
     import dataclasses
 
@@ -173,7 +177,7 @@ def build_gas(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], customers:
         cfg.water, materials=dict(gc.materials), valve_spacing_links=gc.valve_spacing_links,
         install_year_min=gc.install_year_min, install_year_max=gc.install_year_max))
     piped = np.floor(customers * gc.piped_share).astype(np.int64)
-    net = build_water(as_water, roads, piped, is_express_node, rng)
+    net = build_water(as_water, roads, piped, is_express_node, part("gas"))
     net = dataclasses.replace(
         net, pipe_ids=tuple(f"G{j + 1}" for j in range(net.n_pipes)),
         valves=tuple(Valve(f"GV{k + 1}", v.pipe, v.node) for k, v in enumerate(net.valves)))
@@ -181,7 +185,8 @@ def build_gas(cfg: CityConfig, roads: Roads, zones: tuple[Zone, ...], customers:
     weight = customers.astype(float) if customers.sum() > 0 else np.ones(roads.n_nodes)
     stations = []
     for i, node in enumerate(sorted(kmeans_sites(roads.x_m, roads.y_m, weight, candidates,
-                                                 min(gc.n_depots, len(candidates)), rng)), start=1):
+                                                 min(gc.n_depots, len(candidates)), part("stations.gas_depot"))),
+                             start=1):
         sid = f"GD{i:02d}"
         specs = tuple(UnitSpec(f"{sid}.C{j}", "gas_crew", sid) for j in range(1, gc.crews_per_depot + 1))
         stations.append(Station(sid, "gas_depot", int(node), f"Gas depot {i}", specs))

@@ -10,10 +10,27 @@ hazards and the background calls where they were (common random numbers).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["Streams"]
+__all__ = ["Parts", "Streams", "parts_of"]
+
+
+#: Generators of the independent parts of a city build, keyed by name (see :func:`parts_of`).
+Parts = Callable[[str], np.random.Generator]
+
+
+def parts_of(rng: np.random.Generator) -> Parts:
+    """Generators for the parts of a build that must not shift one another, keyed by name.
+
+    One draw from ``rng`` now; each part's generator depends only on that
+    draw and the part's name. So ambulance stations sited by a different
+    count leave the water mains, the power grid and the gas network as they
+    were: a sweep over a station count stays paired on everything else.
+    """
+    base = int(rng.integers(2**63))
+    return lambda name: np.random.default_rng([base, zlib.crc32(name.encode("utf-8"))])
 
 
 class Streams:

@@ -117,3 +117,34 @@ def test_check_city_names_what_is_corrupt(city) -> None:
     for broken, message in cases:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
             check_city(broken)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, arrays and all (dataclass == would compare arrays elementwise)."""
+    if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name))
+                                          for f in dataclasses.fields(a))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+@pytest.mark.parametrize("key, value, changed", [
+    ("ambulance.n_stations", 8, "ambulance"),
+    ("water.n_depots", 2, "water_depot"),
+    ("power.n_power_depots", 2, "power_depot"),
+    ("gas.n_depots", 2, "gas_depot"),
+])
+def test_a_station_count_changes_only_those_stations(city, key: str, value: int, changed: str) -> None:  # noqa: ANN001
+    """Runs of a sweep over a station count stay paired: same mains, grid, gas network and other stations."""
+    cfg = CityConfig()
+    section, name = key.split(".")
+    cfg = dataclasses.replace(cfg, **{section: dataclasses.replace(getattr(cfg, section), **{name: value})})
+    other = build_district(cfg, np.random.default_rng(0))
+    for part in ("water", "gas", "power", "zones", "facilities", "highrises"):
+        assert _same(getattr(other, part), getattr(city, part)), part
+    mine = [s for s in other.stations if s.kind == changed]
+    assert len(mine) == value != len([s for s in city.stations if s.kind == changed])
+    assert [s for s in other.stations if s.kind != changed] == [s for s in city.stations if s.kind != changed]

@@ -33,6 +33,7 @@ from sim.city import Roads, Station, UnitSpec, Zone
 from sim.config import CityConfig, ConfigError
 from sim.district import fire_coverage, kmeans_sites, site_fire_stations, travel_graph
 from sim.loaders.roads import LoadedRoads
+from sim.rng import parts_of
 
 __all__ = ["spread_households", "make_stations", "make_zones"]
 
@@ -102,7 +103,12 @@ def _station(sid: str, kind: str, node: int, name: str, spec: list[tuple[str, st
 
 def make_stations(cfg: CityConfig, loaded: LoadedRoads, customers: np.ndarray, population: int,
                   rng: np.random.Generator, meta: dict[str, object]) -> tuple[list[Station], bool]:
-    """Fire, ambulance and water-depot stations; returns them and whether any were sited here."""
+    """Fire, ambulance and water-depot stations; returns them and whether any were sited here.
+
+    Ambulance stations and water depots are sited from generators of their own (sim.rng.parts_of):
+    a count of one leaves the other where it was.
+    """
+    part = parts_of(rng)
     roads = loaded.roads
     n, x, y = roads.n_nodes, roads.x_m, roads.y_m
     f, a = cfg.fire, cfg.ambulance
@@ -126,11 +132,13 @@ def make_stations(cfg: CityConfig, loaded: LoadedRoads, customers: np.ndarray, p
     if amb is None:
         if a.n_stations < 1:
             raise ConfigError("city.ambulance.n_stations", "must be >= 1 when station_nodes is not given")
-        amb = sorted(kmeans_sites(x, y, w, cand, min(a.n_stations, n_amb, int((w > 0).sum())), rng))
+        amb = sorted(kmeans_sites(x, y, w, cand, min(a.n_stations, n_amb, int((w > 0).sum())),
+                                  part("stations.ambulance")))
         sited = True
     per = np.full(len(amb), n_amb // len(amb))
     per[: n_amb - int(per.sum())] += 1
-    depots = sorted(kmeans_sites(x, y, w, cand, max(1, min(cfg.water.n_depots, int((w > 0).sum()))), rng))
+    depots = sorted(kmeans_sites(x, y, w, cand, max(1, min(cfg.water.n_depots, int((w > 0).sum()))),
+                                 part("stations.water_depot")))
     out = [_station(f"FS{i:02d}", "fire", node, f"Fire Station {i}",
                     [("engine", "E", f.engines_per_station), ("ladder", "L", f.ladders_per_station),
                      ("rescue", "R", f.rescue_per_station)]) for i, node in enumerate(fire, start=1)]
