@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.collect import Collection, collect, counts, describe_problems
@@ -339,6 +340,16 @@ def _metrics(coll: Collection, runs: pd.DataFrame, metrics: Sequence[str] | None
     return keep, [m for m in present if m not in keep]
 
 
+def _sds(table: pd.DataFrame, option: str, base: str) -> tuple[float, float]:
+    """Standard deviations of the two options over the runs the difference used (the paired table)."""
+    if option not in table or base not in table:
+        return math.nan, math.nan
+    x, b = (pd.to_numeric(table[c], errors="coerce").to_numpy(float) for c in (option, base))
+    keep = np.isfinite(x) & np.isfinite(b)  # the pairs paired_difference keeps
+    x, b = x[keep], b[keep]
+    return (float(x.std(ddof=1)) if x.size > 1 else math.nan, float(b.std(ddof=1)) if b.size > 1 else math.nan)
+
+
 def _result(
     metric: str, runs: pd.DataFrame, pair_on: list[str], options: list[str], level: float, method: str,
     precision: Precision, resamples: int,
@@ -363,7 +374,7 @@ def _result(
         diffs[o] = d
         need_p[o] = replications_needed(d.paired.sd, target, level) if target else None
         need_u[o] = replications_needed(d.unpaired.sd, target, level,
-                                        dof_factor=welch_dof_factor(means[o].sd, means[base].sd)) if target else None
+                                        dof_factor=welch_dof_factor(*_sds(table, o, base))) if target else None
     return MetricResult(metric, means, diffs, target, need_m, need_p, need_u)
 
 

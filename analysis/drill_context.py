@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from analysis.drill_flood import Storm, storm_incidents, storm_owner
-from analysis.drill_playbook import Playbook, fmt_clock
+from analysis.drill_playbook import UNIT_METRICS, Playbook, fmt_clock
 from analysis.drill_playbook import finite_number as _num
 from analysis.metrics import fractile, response_components
 from analysis.rundir import Run, run_horizon
@@ -342,8 +342,8 @@ class Context:
             "first_unit": self.unit(str(inc["first_unit"])) if inc.get("first_unit") else unknown,
             "n_units": _fmt_int(inc.get("n_units")),
             # no capable unit free when the call was ready: it waited in a queue (incidents.csv wait_s)
-            "fire_units": pb.phrase("fire_units_waiting" if (_num(inc.get("wait_s")) or 0.0) > 0 else "fire_units_sent"),
-            "units_status": pb.phrase("units_waiting" if (_num(inc.get("wait_s")) or 0.0) > 0 else "units_sent"),
+            "fire_units": pb.phrase("fire_units_waiting" if self.queued(iid) else "fire_units_sent"),
+            "units_status": pb.phrase("units_waiting" if self.queued(iid) else "units_sent"),
             "customers": str(int(self.customers(iid))) if isolate else unknown, "customers_now": str(now),
             "outage_now": pb.phrase("outage_now", customers_now=now) if now > 0 else pb.phrase("outage_unknown"),
             "segment": _short_list(pb, segment, 6, "segment_many") if segment else unknown,
@@ -488,7 +488,14 @@ class Context:
     def kind_sent(self, kind: str, iid: int) -> bool:
         """Was a unit of ``kind`` sent to ``iid``, or asked for and queued?"""
         return any(self._unit_times(kind, iid, what) for what in ("dispatch", "retask")) or any(
-            g.scope == f"units.{kind}" for g in self.groups.get((iid, "queue"), ()))
+            sc == f"units.{kind}" for g in self.groups.get((iid, "queue"), ()) for sc in g.scopes)
+
+    def queued(self, iid: int) -> bool:
+        """No capable unit was free for ``iid``: it queued (still queued at the horizon, wait_s empty,
+        or served after a wait), or nothing was ever sent (closed unserved)."""
+        inc = self.incidents[iid]
+        return ((_num(inc.get("wait_s")) or 0.0) > 0 or bool(self.groups.get((iid, "queue")))
+                or _num(inc.get("t_dispatch_s")) is None)
 
     def unit_metric(self, name: str, kind: str, iid: int) -> float | None:
         """``name`` measured on the first unit of ``kind`` on scene at ``iid`` (None if none came).
@@ -511,7 +518,7 @@ class Context:
         if name == "arrival_to_handover":
             cleared = [t for t, sc in self._unit_times(kind, iid, "clear") if sc == unit and t >= t_arr]
             return cleared[0] - t_arr if cleared else None
-        raise ValueError(f"metric {name}@{kind}: only response, turnout and arrival_to_handover take a unit kind")
+        raise ValueError(f"metric {name}@{kind}: only {', '.join(UNIT_METRICS)} take a unit kind")
 
     def metric(self, name: str, iid: int) -> float | None:
         """Observed value of ``name`` at ``iid``; ``name@kind`` measures it on the first unit of ``kind``."""

@@ -319,7 +319,8 @@ class Storm:
             "n_underpasses": str(len(g_under)),
             # several underpasses: the range of their depths, not the deepest one's for all
             "underpass_depth": (unknown if not under_depths
-                                else pb.phrase("depth", m=f"{under_depths[0]:.2f}") if len(under_depths) == 1
+                                else pb.phrase("depth", m=f"{under_depths[0]:.2f}")
+                                if f"{min(under_depths):.2f}" == f"{max(under_depths):.2f}"
                                 else pb.phrase("depth_range", lo=f"{min(under_depths):.2f}",
                                                hi=f"{max(under_depths):.2f}")),
             "underpass": self.link(link) if link is not None else unknown,

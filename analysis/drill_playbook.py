@@ -75,6 +75,8 @@ FIELDS = frozenset(
 
 _NAMED = ("roles", "senders", "modes", "events", "incident_types", "severity", "unit_kinds", "materials",
           "road_classes", "scenarios", "policies", "exercise_types", "fire_locations")
+#: Metrics an objective may measure on the first unit of one kind (``metric: response@gas_crew``).
+UNIT_METRICS = ("response", "turnout", "arrival_to_handover")
 _REQUIRED = (*_NAMED, "components", "defaults", "scoring", "detection", "places", "flood", "objectives", "injects",
              "contingencies", "phrases", "labels")
 _WHEN = frozenset({"detection", "value_min", "value_max", "customers_min", "customers_max", "scope_prefix",
@@ -232,6 +234,11 @@ class _Checker:
         for k, obj in d["objectives"].items():
             for part in ("name", "text", "capability", "source"):
                 self.text(f"objectives.{k}.{part}", obj.get(part))
+            base, at, kind = str(obj.get("metric", "none")).partition("@")
+            if at and (base not in UNIT_METRICS or kind not in (d.get("unit_kinds") or {})):
+                raise self.fail(f"objectives.{k}.metric",
+                                f"'{base}@{kind}': name@kind takes one of {', '.join(UNIT_METRICS)} and a unit kind "
+                                f"of unit_kinds ({', '.join(sorted(d.get('unit_kinds') or {}))})")
             target = obj.get("target") or {}
             if not ("standard" in target or "seconds" in target or target.get("simulated")):
                 raise self.fail(f"objectives.{k}.target", "needs 'standard', 'seconds' or 'simulated: true'")

@@ -79,7 +79,7 @@ def _matches(ctx: Context, rule: dict[str, Any], inc: dict[str, Any], group: Gro
         or ("flooded" in when and (ctx.storm is not None and ctx.storm.flooded) != bool(when["flooded"]))
         or ("all_classes" in when and ctx.all_classes(group) != bool(when["all_classes"]))
         # no capable unit was free when the call was ready: it waited in a queue
-        or ("queued" in when and ((_num(inc.get("wait_s")) or 0.0) > 0.0) != bool(when["queued"]))
+        or ("queued" in when and ctx.queued(int(inc["incident"])) != bool(when["queued"]))
     )
 
 

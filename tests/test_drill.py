@@ -352,6 +352,10 @@ def test_playbook_override_and_errors(run_dir: Path, tmp_path: Path) -> None:
         ("score.yaml", "scoring:\n  hazard_bonus: .nan\n", r"scoring\.hazard_bonus: expected a finite number"),
         ("neg.yaml", "scoring:\n  severity_weight: -1\n", r"scoring\.severity_weight"),
         ("new.yaml", "scoring:\n  hazard_bonu: 3\n", r"scoring\.hazard_bonu: unknown setting"),
+        ("kind.yaml", "objectives:\n  gas_arrival: {metric: response@gas_crews}\n",
+         r"objectives\.gas_arrival\.metric: 'response@gas_crews'"),
+        ("base.yaml", "objectives:\n  ems_turnout: {metric: travel@ambulance}\n",
+         r"objectives\.ems_turnout\.metric: 'travel@ambulance'"),
     ):
         f = tmp_path / name
         f.write_text(text, encoding="utf-8")
@@ -372,3 +376,21 @@ def test_cli(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (run_dir / "events.csv").unlink()
     assert main([str(run_dir)]) == 2
     assert "events.csv" in capsys.readouterr().err
+
+
+def test_a_fire_still_queued_at_the_end_is_not_told_as_answered(tmp_path: Path, playbook: dict) -> None:
+    """No engine free and none came before the horizon (wait_s empty): the street hears that the call waits."""
+    incidents = [dict(r) for r in INCIDENTS]
+    fire = incidents[1]
+    for k in ("t_dispatch_s", "t_enroute_s", "t_arrival_s", "t_control_s", "t_close_s", "t_unit_dispatch_s", "wait_s"):
+        fire[k] = ""
+    fire.update(first_unit="", n_units=0, outcome="open")
+    events = [e for e in EVENTS if e[3] != 2 or e[1] in ("occur", "report")]
+    events.append((6060, "queue", "units.engine", 2, 1, ""))
+    events.sort(key=lambda e: e[0])
+    root = make_run(tmp_path / "queued", incidents=incidents, events=events)
+    drill = _drill(root, playbook, lang="en")
+    told = [i.message for i in drill.injects if i.incident == 2 and i.event_kind == "report"]
+    assert told and all("no fire unit is free yet" in m and "on their way" not in m
+                        for m in told if "fire units" in m or "fire unit " in m)
+    assert any("no fire unit is free yet" in m for m in told)
