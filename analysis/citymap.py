@@ -121,6 +121,8 @@ def _draw_roads(ax: Axes, nodes: pd.DataFrame, links: pd.DataFrame) -> list[Line
     for flag, colour, ls, label in (("bridge", "#e08214", "-", "Bridge"), ("tunnel", "#542788", (0, (2, 1)), "Tunnel"),
                                     ("underpass", "#35978f", "-", "Underpass")):
         sel = links[links[flag].astype(bool)]
+        if flag == "bridge":  # an expressway viaduct stays drawn as the expressway; river bridges stand out
+            sel = sel[sel["road_class"].astype(int) != ROAD_CLASSES.index("expressway")]
         if len(sel):
             ax.add_line(_line(nodes, sel["u"], sel["v"], color=colour, lw=4.2, ls=ls, zorder=1.5))
             handles.append(Line2D([], [], color=colour, lw=4.2, ls=ls, label=label))

@@ -458,3 +458,24 @@ def test_headline_is_flat_json_with_the_documented_keys(tmp_path: Path) -> None:
     # The horizon falls back to summary.json, then to the horizon event.
     assert headline(run)["horizon_s"] == 3600.0
     assert headline(run, summary={"horizon_s": 1000.0})["water_resilience_loss_pct"] == pytest.approx(10.0)
+
+
+def test_an_expressway_viaduct_is_drawn_as_expressway_and_river_bridges_as_bridges() -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from analysis.citymap import _draw_roads
+
+    nodes = pd.DataFrame({"node": [0, 1, 2, 3], "x_m": [0.0, 500.0, 0.0, 500.0], "y_m": [0.0, 0.0, 500.0, 500.0]})
+    links = pd.DataFrame({"u": [0, 2], "v": [1, 3], "road_class": [0, 1], "bridge": [1, 1], "tunnel": [0, 0],
+                          "underpass": [0, 0]})  # an expressway viaduct and an arterial river bridge
+    fig, ax = plt.subplots()
+    try:
+        _draw_roads(ax, nodes, links)
+        bridge = [ln for ln in ax.lines if ln.get_color() == "#e08214"]
+        assert len(bridge) == 1
+        ys = np.asarray(bridge[0].get_ydata(), float)
+        assert set(ys[np.isfinite(ys)]) == {0.5}  # only the arterial (y = 500 m), not the viaduct at y = 0
+    finally:
+        plt.close(fig)
