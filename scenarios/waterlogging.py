@@ -10,6 +10,8 @@ The storm uses no randomness: ``rng`` is accepted for the common signature.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from scenarios.base import Hazard
@@ -18,6 +20,8 @@ from sim.config import ScenarioConfig
 from sim.flood import hyetograph
 
 __all__ = ["build"]
+
+log = logging.getLogger("cityres")
 
 
 def build(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: float) -> list[Hazard]:
@@ -33,6 +37,15 @@ def build(cfg: ScenarioConfig, city: City, rng: np.random.Generator, horizon_s: 
         "peak_mm_h": round(float(mm.max()) * 3600.0 / step, 3) if len(mm) else 0.0,
         "duration_s": round(len(mm) * step, 3),
     }
+    # Rain after the horizon never falls in the run: say how much (a CSV written in clock
+    # seconds instead of seconds from storm.start_s would lose most of its storm this way).
+    t_end = np.asarray(s.start_s + step * np.arange(1, len(mm) + 1), dtype=float)
+    late = float(mm[t_end - step >= horizon_s].sum()) if len(mm) else 0.0
+    if late > 0:
+        log.warning("%.1f of the storm's %.1f mm fall after run.horizon_s=%g (storm.start_s=%g, %s): not simulated",
+                    late, float(mm.sum()), horizon_s, s.start_s,
+                    "csv times count from storm.start_s" if s.kind == "csv" else f"duration {len(mm) * step:g} s")
+        params["mm_after_horizon"] = round(late, 3)
     if s.kind == "chicago":
         params.update(return_period_yr=s.return_period_yr, peak_ratio=s.peak_ratio)
     else:

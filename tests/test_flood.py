@@ -307,6 +307,23 @@ def test_a_measured_rain_csv_becomes_the_rain_hazard(tmp_path: Path, district: C
     (h,) = build(sc, district, np.random.default_rng(0), 86400.0)
     assert h.kind == "weather.rain" and h.params["mm"] == pytest.approx([6.0, 6.0, 15.0, 15.0, 3.0, 3.0])
     assert h.params["total_mm"] == pytest.approx(48.0) and h.params["peak_mm_h"] == pytest.approx(180.0)
+    assert "mm_after_horizon" not in h.params
+
+
+def test_rain_after_the_horizon_is_reported(tmp_path: Path, district: City, caplog: pytest.LogCaptureFixture) -> None:
+    """A CSV written in clock seconds (not from storm.start_s) loses its storm past the horizon: said, not silent."""
+    from scenarios.waterlogging import build
+
+    f = tmp_path / "storm.csv"
+    f.write_text("t_s,mm\n600,12\n1200,30\n1800,6\n")
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.storm.kind = "csv"
+    sc.waterlogging.storm.csv_file = str(f)
+    sc.waterlogging.storm.start_s = 3600.0
+    with caplog.at_level("WARNING", logger="cityres"):
+        (h,) = build(sc, district, np.random.default_rng(0), 4800.0)  # the horizon cuts after 1200 s of rain
+    assert h.params["mm_after_horizon"] == pytest.approx(3.0 + 3.0)  # 300 s steps: 6, 6, 15, 15 | 3, 3
+    assert "6.0 of the storm's 48.0 mm fall after run.horizon_s=4800" in caplog.text
 
 
 def test_the_flood_leaves_a_closure_for_another_cause_alone() -> None:
