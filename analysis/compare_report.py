@@ -135,6 +135,8 @@ def _finding(cmp: Comparison, res: MetricResult, option: str) -> str:
     label, unit = cmp.label(res.metric)
     name = _lower_first(label)
     if p.n < 2:
+        if not cmp.pair_on:  # one run per option (no seed axis): nothing was paired
+            return f"{option}: {name} has {p.n} run(s) against {cmp.baseline}, nothing to pair on: no interval."
         return f"{option}: {name} has {p.n} paired replication(s) with {cmp.baseline}: no interval."
     dec = _decimals(_ref(p))
     lvl = f"{round(100 * cmp.level)} % CI"

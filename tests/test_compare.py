@@ -289,6 +289,14 @@ def test_a_bootstrap_report_on_three_seeds_says_it_used_t() -> None:
     assert not ctx["bootstrap"]
 
 
+def test_one_run_per_option_is_not_called_paired() -> None:
+    cmp = compare(table(seeds=1), {"policy": "baseline"}, metrics=["response_p90_s"])
+    assert cmp.pair_on == []
+    line = findings(cmp)[0]
+    assert "nothing to pair on: no interval" in line and "paired replication" not in line
+    assert dict(report_context(cmp)["facts"])["Paired on"] == "nothing (unpaired)"
+
+
 def test_a_bootstrap_report_prints_p_at_its_resolution() -> None:
     cmp = compare(table(), {"policy": "baseline"}, metrics=["response_p90_s"], method="bootstrap", resamples=999)
     line = findings(cmp)[0]
