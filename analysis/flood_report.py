@@ -42,7 +42,7 @@ FLOOD_FIGURES: dict[str, tuple[str, str]] = {
 
 def depth_figure(run: Run, n_points: int = 5) -> bytes:
     rain = run.hazards[run.hazards["kind"] == "weather.rain"]
-    with new_figure(7.0, 3.4) as fig:
+    with new_figure(11.0, 4.4) as fig:  # the width of the report's other figures: same type size
         ax = fig.add_subplot()
         if len(rain):
             r = rain.iloc[0]
@@ -81,7 +81,7 @@ def flood_map_figure(run: Run, t_s: float) -> bytes:
     groups += [(slow & (shade == k), (1.0, 0.35 + 0.4 * (k + 0.5) / 4, 0.0), 1.6) for k in range(4)]
     groups.append((light, (0.55, 0.15, 0.65), 1.6))
     groups.append((closed, (0.85, 0.1, 0.1), 1.6))
-    with new_figure(8.5, 6.0) as fig:
+    with new_figure(11.0, 7.8) as fig:
         ax = fig.add_subplot()
         for sel, colour, width in groups:
             if sel.any():
@@ -115,7 +115,7 @@ def _responses(run: Run, window: tuple[float, float] | None) -> pd.Series:
 
 
 def response_figure(wet: Run, dry: Run | None, window: tuple[float, float] | None) -> bytes:
-    with new_figure(6.0, 3.4) as fig:
+    with new_figure(11.0, 4.4) as fig:
         ax = fig.add_subplot()
         for name, run, style in (("dry", dry, "--"), ("wet", wet, "-")):
             if run is None:
