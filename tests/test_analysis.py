@@ -479,3 +479,21 @@ def test_an_expressway_viaduct_is_drawn_as_expressway_and_river_bridges_as_bridg
         assert set(ys[np.isfinite(ys)]) == {0.5}  # only the arterial (y = 500 m), not the viaduct at y = 0
     finally:
         plt.close(fig)
+
+
+def test_stations_on_one_corner_are_drawn_round_it_and_others_stay_put() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from analysis.citymap import _spread_shared
+
+    nodes = pd.DataFrame({"node": [0, 1], "x_m": [0.0, 8000.0], "y_m": [0.0, 7000.0]})
+    st = pd.DataFrame({"station": ["WD01", "PD01", "GD01", "FS01"], "kind": ["water_depot", "power_depot",
+                       "gas_depot", "fire"], "x_m": [3500.0, 3500.0, 3500.0, 100.0], "y_m": [3200.0] * 3 + [50.0]})
+    out = _spread_shared(st, nodes)
+    xy = out[["x_m", "y_m"]].to_numpy(float)
+    assert tuple(xy[3]) == (100.0, 50.0)  # alone on its corner: where it is
+    d = np.hypot(xy[:3, 0] - 3500.0, xy[:3, 1] - 3200.0)
+    assert np.allclose(d, 0.015 * 8000.0)  # the three depots on a ring round their corner ...
+    assert len({(round(a, 3), round(b, 3)) for a, b in xy[:3]}) == 3  # ... each at its own place
+    assert _spread_shared(st.iloc[[0, 3]], nodes).equals(st.iloc[[0, 3]])
