@@ -147,7 +147,7 @@ def _rows(flood: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for lim in ("300", "480", "600"):
         key = f"within_{lim}s"
-        rows.append((f"Population within {int(lim) // 60} min of a fire station, dry / at peak",
+        rows.append((f"Population within a {int(lim) // 60}-min drive of a fire station, dry / at peak",
                      f"{flood['coverage_dry'][key]:.1%} / {flood['coverage_peak'][key]:.1%}"))
     for key, label in (("response_inflation_flood", "during the flood"), ("response_inflation_all", "all day")):
         inf = flood.get(key)

@@ -104,7 +104,7 @@ def _flood_detail() -> dict[str, tuple[str, str]]:
     for when, what in (("dry", "dry roads"), ("peak", "roads at the flood peak")):
         for limit in (300, 480, 600):
             out[f"flood_coverage_{when}_within_{limit}s"] = (
-                f"Share of population within {limit // 60} min of a fire station, {what}", "share")
+                f"Share of population within a {limit // 60}-min drive of a fire station, {what}", "share")
     for part, what in (("all", "all background calls"), ("flood", "calls during the flood")):
         pre = f"flood_response_inflation_{part}"
         out[f"{pre}_n_pairs"] = (f"Calls paired with the dry run, {what}", "calls")

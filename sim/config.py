@@ -104,7 +104,13 @@ class WaterConfig:
     n_plants: int = 2  # treatment plants, alternating between the west and east edges
     crews_per_depot: int = 4
     turnout_s: float = 600.0  # a utility crew loads its truck: assumption
-    valve_spacing_links: int = 3  # one valve per ~3 blocks of main
+    # Isolation valves (sim/district_water.py): a valve at each local junction pipe end with
+    # probability 1/valve_spacing_links and at each arterial one with valve_arterial_share.
+    # The defaults are an assumption of a sparse, older network (length-weighted mean segment
+    # ~4.5 km in the default district); the Ten States Standards' <=152-244 m (DOMAIN.md 5.1)
+    # is about valve_spacing_links=1, valve_arterial_share=1 (mean segment ~0.2 km).
+    valve_spacing_links: int = 3
+    valve_arterial_share: float = 0.6
     # Mix of main materials (share) and install years: illustrative.
     materials: dict[str, float] = field(
         default_factory=lambda: {"CI": 0.25, "DI": 0.45, "PE": 0.2, "steel": 0.1}
@@ -542,11 +548,11 @@ class StandardsConfig:
     nfpa1710_turnout_fire_s: float = 80.0
     nfpa1710_turnout_ems_s: float = 60.0
     nfpa1710_travel_s: float = 240.0
-    # NFPA 1710 §4.1.2.1 (2004 numbering, DOMAIN.md 2.3): an advanced life support unit within
+    # NFPA 1710 §4.1.2.1 (2004 numbering, DOMAIN.md 2.1): an advanced life support unit within
     # 480 s of travel at an EMS incident. Every ambulance is taken as ALS (an assumption).
     nfpa1710_travel_als_s: float = 480.0
     # NFPA 1710: the initial full alarm assignment (the run card on scene) within 480 s of
-    # travel at a fire; 610 s at a high-rise fire (DOMAIN.md 2.3).
+    # travel at a fire; 610 s at a high-rise fire (DOMAIN.md 2.1).
     nfpa1710_full_alarm_travel_s: float = 480.0
     nfpa1710_full_alarm_highrise_travel_s: float = 610.0
     fractile: float = 0.9
@@ -676,6 +682,8 @@ def validate(cfg: Config) -> Config:
         lo, hi = getattr(c, net).install_year_min, getattr(c, net).install_year_max
         _check(lo <= hi, f"city.{net}.install_year_max", f"must be >= install_year_min={lo} (got {hi})")
     _check(c.water.n_plants >= 1, "city.water.n_plants", f"must be >= 1 (got {c.water.n_plants})")
+    _check(0 <= c.water.valve_arterial_share <= 1, "city.water.valve_arterial_share",
+           f"must be in [0, 1] (got {c.water.valve_arterial_share})")
     _check(0 <= c.highrise_share <= 1, "city.highrise_share", "must be in [0, 1]")
     _check(c.arterial_every >= 1, "city.arterial_every", "must be >= 1")
     _check(0 < c.river.position < 1, "city.river.position", "must be in (0, 1)")

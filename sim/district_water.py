@@ -8,11 +8,15 @@
   100-200 mm under local streets.
 * Material and age: install years uniform in the configured range; older
   pipes are more likely cast iron, newer ones PE (illustrative mix).
-* Valves: the Ten States Standards ask for valves every <=152 m in commercial
-  districts and <=244 m elsewhere (DOMAIN.md 5.1). With ~160 m blocks that is
-  a valve at most junctions of arterial mains and at every
-  ``valve_spacing_links``-th local pipe end, so a typical segment holds a
-  handful of pipes.
+* Valves: at a junction (three or more pipes), a valve on an arterial main's
+  end with probability ``valve_arterial_share`` and on a local main's end with
+  probability 1/``valve_spacing_links``. The defaults (0.6 and 1/3) are an
+  assumption of a sparse, older network, **sparser than the Ten States
+  Standards**' valves every <=152 m in commercial districts and <=244 m
+  elsewhere (DOMAIN.md 5.1): on the default district the length-weighted mean
+  segment is ~4.5 km and the largest ~31 km. With ~160 m blocks the standard
+  is about ``valve_spacing_links=1, valve_arterial_share=1`` (segments of a
+  block or two).
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def build_water(cfg: CityConfig, roads: Roads, customers: np.ndarray, is_express
     r = rng.random((p, 2))
     ends = np.column_stack([u, v])
     # No valve mid-run on a straight pipe (degree < 3); row-major order: pipe, then its u end, then v.
-    prob = np.where(arterial, 0.6, p_local)[:, None]
+    prob = np.where(arterial, wc.valve_arterial_share, p_local)[:, None]
     vj, vend = np.nonzero((deg[ends] >= 3) & (r < prob))
     vnode = ends[vj, vend]
     valves = [Valve(id=f"V{k + 1}", pipe=int(j), node=int(nd))

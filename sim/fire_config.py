@@ -55,8 +55,8 @@ class EbikeFireConfig:
     # Explicit fires replace the random ignitions (a trainer's scenario).
     fires: list[FireSpec] = field(default_factory=list)
     # E-bikes per household: China's fleet of ~400 million (DOMAIN.md 4.2,
-    # 国家消防救援局 2024-05-30) over ~494 million households (2020 census:
-    # 1.41 billion / 2.62 per household) is ~0.8; configurable.
+    # 国家消防救援局 2024-05-30) over the 2020 census's ~494 million family
+    # households (家庭户) is ~0.8; configurable.
     ebikes_per_household: float = 0.8
     # Where charging sessions happen (shares summing to 1): assumptions.
     charging_share: dict[str, float] = field(

@@ -92,7 +92,10 @@ class RoadFloodConfig:
     light_limit_m: float = 0.3
     light_kinds: list[str] = field(default_factory=lambda: [
         "ambulance", "water_crew", "power_crew", "gas_crew", "elevator_tech"])
-    min_speed_share: float = 0.08  # floor of v(w)/v(0) for emergency vehicles (~7 km/h)
+    # Floor of the speed share in water for emergency vehicles, of the link's own free speed
+    # (Pregnolato's curve reaches 0 at 30 cm): 2 km/h on a 25 km/h street, 3.2 km/h on a
+    # 40 km/h arterial (assumption).
+    min_speed_share: float = 0.08
     depth_step_m: float = 0.01  # depths are rounded to this before they change a road
 
 

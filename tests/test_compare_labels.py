@@ -78,7 +78,7 @@ def test_units_are_the_metrics_own_not_guessed_from_the_suffix() -> None:
     assert metric_label("water_customer_hours_lost") == ("Water customer-hours lost", "customer-h")
     assert metric_label("power_customers_total") == ("Power customers connected", "customers")
     assert metric_label("flood_coverage_peak_within_300s") == (
-        "Share of population within 5 min of a fire station, roads at the flood peak", "share")
+        "Share of population within a 5-min drive of a fire station, roads at the flood peak", "share")
     # An unlisted key is shown as itself, without a unit it cannot know.
     assert metric_label("something_new_h") == ("something_new_h", "")
 

@@ -148,3 +148,29 @@ def test_a_station_count_changes_only_those_stations(city, key: str, value: int,
     mine = [s for s in other.stations if s.kind == changed]
     assert len(mine) == value != len([s for s in city.stations if s.kind == changed])
     assert [s for s in other.stations if s.kind != changed] == [s for s in city.stations if s.kind != changed]
+
+
+def test_ten_states_valve_spacing_is_one_setting_away(city) -> None:  # noqa: ANN001
+    """The default is a sparse network (an assumption); valves at every junction give Ten States' <= 244 m."""
+    from sim.water import segments
+
+    def mean_segment_m(c: City) -> float:
+        seg, _, _ = segments(c.water, c.roads.n_nodes)
+        length = np.asarray(c.water.length_m, float)
+        total = np.bincount(seg, weights=length)
+        return float((total[seg] * length).sum() / length.sum())  # length-weighted: the segment a break meets
+
+    cfg = CityConfig()
+    ten = dataclasses.replace(cfg, water=dataclasses.replace(cfg.water, valve_spacing_links=1, valve_arterial_share=1.0))
+    dense = build_district(ten, np.random.default_rng(0))
+    assert mean_segment_m(dense) < 244.0 < 2000.0 < mean_segment_m(city)
+    assert np.array_equal(dense.water.u, city.water.u)  # the same mains, only more valves
+
+
+def test_a_valve_share_out_of_range_names_the_key() -> None:
+    from sim.config import Config, validate
+
+    cfg = Config()
+    cfg.city.water.valve_arterial_share = 1.5
+    with pytest.raises(ConfigError, match="city.water.valve_arterial_share"):
+        validate(cfg)
