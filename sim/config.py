@@ -108,7 +108,8 @@ class WaterConfig:
     # probability 1/valve_spacing_links and at each arterial one with valve_arterial_share.
     # The defaults are an assumption of a sparse, older network (length-weighted mean segment
     # ~4.5 km in the default district); the Ten States Standards' <=152-244 m (DOMAIN.md 5.1)
-    # is about valve_spacing_links=1, valve_arterial_share=1 (mean segment ~0.2 km).
+    # is about valve_spacing_links=1, valve_arterial_share=1 (mean segment ~0.2 km); but customers
+    # sit at junctions, so a pipe shut between two valves then cuts nobody off (a limitation).
     valve_spacing_links: int = 3
     valve_arterial_share: float = 0.6
     # Mix of main materials (share) and install years: illustrative.

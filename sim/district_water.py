@@ -16,7 +16,10 @@
   elsewhere (DOMAIN.md 5.1): on the default district the length-weighted mean
   segment is ~4.5 km and the largest ~31 km. With ~160 m blocks the standard
   is about ``valve_spacing_links=1, valve_arterial_share=1`` (segments of a
-  block or two).
+  block or two). Customers are placed at street corners, not along the pipes,
+  so at that density a break shut between two valves cuts nobody off: the
+  sparse default is what gives a break its households (a limitation of the
+  node-based demand, not a property of real networks).
 """
 
 from __future__ import annotations
