@@ -61,6 +61,9 @@ class ServiceCurve:
     served: np.ndarray
     customers_out: np.ndarray
     customers_total: int
+    # Customers newly cut off, summed over every row in file order (None: from the steps). Rows at one
+    # instant collapse to one step, so an outage starting as another ends there would not be a rise.
+    interrupted: float | None = None
 
     @property
     def durations(self) -> np.ndarray:
@@ -85,7 +88,8 @@ class Recovery:
 class OutageIndices:
     """IEEE 1366-style indices over the run (not per year).
 
-    CI = Σ_i max(0, out_i − out_(i−1)): customers newly cut off at each rise;
+    CI = Σ_i max(0, out_i − out_(i−1)) over the rows of ``service.csv`` in order: customers newly
+    cut off at each rise (two rows at one instant, one outage ending as another starts, both count);
     SAIFI = CI / N_T; SAIDI = ∫ out dt / N_T (hours per customer);
     CAIDI = SAIDI / SAIFI (hours per interruption); ASAI = 1 − ∫ out dt / (N_T·H).
     Indices are ``None`` when N_T = 0 (CAIDI also when CI = 0).
@@ -145,8 +149,11 @@ def service_curve(service: pd.DataFrame, horizon_s: float, lifeline: str = "wate
         raise ValueError(f"service.csv: negative time for lifeline {lifeline!r}")
     total = int(rows["customers_total"].max()) if len(rows) else 0
     rows["_order"] = np.arange(len(rows))
-    rows = rows.sort_values(["t_s", "_order"], kind="stable").drop_duplicates("t_s", keep="last")
+    rows = rows.sort_values(["t_s", "_order"], kind="stable")
     rows = rows[rows["t_s"] < horizon]
+    seq = np.concatenate([[0.0], rows["customers_out"].to_numpy(dtype=float)])
+    interrupted = float(np.clip(np.diff(seq), 0.0, None).sum())
+    rows = rows.drop_duplicates("t_s", keep="last")
     t = rows["t_s"].to_numpy(dtype=float)
     q = rows["served_fraction"].to_numpy(dtype=float)
     out = rows["customers_out"].to_numpy(dtype=float)
@@ -158,7 +165,7 @@ def service_curve(service: pd.DataFrame, horizon_s: float, lifeline: str = "wate
         t = np.concatenate([[0.0], t])
         q = np.concatenate([[1.0], q])
         out = np.concatenate([[0.0], out])
-    return ServiceCurve(lifeline, horizon, t, q, out, total)
+    return ServiceCurve(lifeline, horizon, t, q, out, total, interrupted)
 
 
 def resilience_loss(curve: ServiceCurve) -> float:
@@ -208,8 +215,10 @@ def outage_indices(curve: ServiceCurve) -> OutageIndices:
     interruptions is not applied.
     """
     out = curve.customers_out
-    rises = np.diff(np.concatenate([[0.0], out]))
-    ci = int(round(float(np.sum(np.clip(rises, 0.0, None)))))
+    if curve.interrupted is not None:  # every row, so two changes at one instant both count
+        ci = int(round(curve.interrupted))
+    else:
+        ci = int(round(float(np.sum(np.clip(np.diff(np.concatenate([[0.0], out])), 0.0, None)))))
     n_t = int(curve.customers_total)
     cust_s = float(np.sum(out * curve.durations))
     if n_t <= 0:

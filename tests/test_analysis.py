@@ -497,3 +497,17 @@ def test_stations_on_one_corner_are_drawn_round_it_and_others_stay_put() -> None
     assert np.allclose(d, 0.015 * 8000.0)  # the three depots on a ring round their corner ...
     assert len({(round(a, 3), round(b, 3)) for a, b in xy[:3]}) == 3  # ... each at its own place
     assert _spread_shared(st.iloc[[0, 3]], nodes).equals(st.iloc[[0, 3]])
+
+
+def test_an_outage_starting_as_another_ends_counts_as_an_interruption() -> None:
+    """Two rows at one instant (one main restored, another shut) are one step of Q(t) but two changes:
+    the newly cut-off customers count in SAIFI (IEEE 1366), the step function is unchanged."""
+    rows = [
+        (0.0, "water", 1.0, 0, 100, "start"), (100.0, "water", 0.9, 10, 100, "water.pipe.P1 isolated"),
+        (300.0, "water", 1.0, 0, 100, "water.pipe.P1 restored"),
+        (300.0, "water", 0.9, 10, 100, "water.pipe.P2 isolated"), (500.0, "water", 1.0, 0, 100, "restored"),
+    ]
+    res = service_resilience(service_frame(rows), 1000.0)
+    assert res.customers_interrupted == 20 and res.saifi == pytest.approx(0.2)
+    assert res.resilience_loss_s == pytest.approx(0.1 * 400.0)
+    assert res.caidi_h == pytest.approx(10 * 400.0 / 20 / 3600.0)
