@@ -491,11 +491,11 @@ class Context:
             sc == f"units.{kind}" for g in self.groups.get((iid, "queue"), ()) for sc in g.scopes)
 
     def queued(self, iid: int) -> bool:
-        """No capable unit was free for ``iid``: it queued (still queued at the horizon, wait_s empty,
-        or served after a wait), or nothing was ever sent (closed unserved)."""
+        """No unit at all was free for ``iid`` when its call was ready: it waited for its first unit
+        (wait_s > 0), or none was ever sent (still queued at the horizon, or closed unserved).
+        A call whose engines went at once while its ladder queued is not waiting."""
         inc = self.incidents[iid]
-        return ((_num(inc.get("wait_s")) or 0.0) > 0 or bool(self.groups.get((iid, "queue")))
-                or _num(inc.get("t_dispatch_s")) is None)
+        return (_num(inc.get("wait_s")) or 0.0) > 0 or _num(inc.get("t_dispatch_s")) is None
 
     def unit_metric(self, name: str, kind: str, iid: int) -> float | None:
         """``name`` measured on the first unit of ``kind`` on scene at ``iid`` (None if none came).

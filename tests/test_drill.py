@@ -394,3 +394,12 @@ def test_a_fire_still_queued_at_the_end_is_not_told_as_answered(tmp_path: Path, 
     assert told and all("no fire unit is free yet" in m and "on their way" not in m
                         for m in told if "fire units" in m or "fire unit " in m)
     assert any("no fire unit is free yet" in m for m in told)
+
+
+def test_a_fire_whose_ladder_queued_but_engines_went_is_told_as_answered(tmp_path: Path, playbook: dict) -> None:
+    """Only a call no unit went to is waiting: the engines on their way are said to be on their way."""
+    events = sorted([*EVENTS, (6060, "queue", "units.ladder", 2, 1, "")], key=lambda e: e[0])
+    root = make_run(tmp_path / "ladder", events=events)
+    told = [i.message for i in _drill(root, playbook, lang="en").injects if i.incident == 2 and i.event_kind == "report"]
+    assert any("fire units are on their way" in m for m in told)
+    assert not any("no fire unit is free yet" in m for m in told)
