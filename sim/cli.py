@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import threading
@@ -116,19 +117,51 @@ class _Progress:
             self._show(self._done(), final=True)
 
 
+# What this process has already read of a sweep folder: a job's summary.json is
+# written once, when the job ends, so a status read stays true (sweep folder -> file -> status).
+_seen_status: dict[Path, dict[Path, str | None]] = {}
+_seen_jobs: dict[Path, list[list[str]] | None] = {}
+
+
+def _job_summaries(sweep_dir: Path) -> list[Path]:
+    """The ``summary.json`` of every ended job in the sweep folder.
+
+    A walk that does not go down into a folder once it holds a summary (a
+    job's ``city/``, ``figures/`` and ``.hydra/``), so it visits about one
+    folder per job, wherever ``hydra.sweep.subdir`` puts them.
+    """
+    found: list[Path] = []
+    for here, dirs, files in os.walk(sweep_dir):
+        if "summary.json" in files:
+            found.append(Path(here) / "summary.json")
+            dirs.clear()
+        else:
+            dirs[:] = [d for d in dirs if d != ".hydra"]
+    return found
+
+
 def _sweep_progress(sweep_dir: Path) -> str:
-    """"12/60 jobs done, 1 failed": the sweep as this job sees it (the jobs share one folder)."""
+    """"12/60 jobs done, 1 failed": the sweep as this job sees it (the jobs share one folder).
+
+    Each job of a sweep asks once, so the cost per job must not grow with
+    the sweep much: the folder walk visits one folder per job, and a summary
+    this process has read already is not read again.
+    """
     from analysis.collect import sweep_jobs
 
+    seen = _seen_status.setdefault(sweep_dir, {})
     ok = failed = 0
-    for f in sweep_dir.rglob("summary.json"):
-        try:
-            status = json.loads(f.read_text(encoding="utf-8")).get("status")
-        except (OSError, ValueError):
-            continue
-        ok += status == "ok"
-        failed += status == "failed"
-    jobs = sweep_jobs(sweep_dir)
+    for f in _job_summaries(sweep_dir):
+        if f not in seen:
+            try:
+                seen[f] = json.loads(f.read_text(encoding="utf-8")).get("status")
+            except (OSError, ValueError):
+                continue
+        ok += seen[f] == "ok"
+        failed += seen[f] == "failed"
+    if sweep_dir not in _seen_jobs:  # multirun.yaml is written once, before the first job
+        _seen_jobs[sweep_dir] = sweep_jobs(sweep_dir)
+    jobs = _seen_jobs[sweep_dir]
     total = f"/{len(jobs)}" if jobs is not None else ""
     return f"{ok + failed}{total} jobs done, {failed} failed"
 

@@ -9,6 +9,7 @@ written in ``finally`` so a failed run says ``status: failed`` and why.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
 import platform
@@ -70,6 +71,7 @@ def prepare(cfg: Config) -> Prepared:
     return Prepared(cfg, streams, city, hazards, calls, policy, cached)
 
 
+@functools.cache  # asked by every run; a sweep job runs in a process that ran others
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("cityres", "simpy", "numpy", "scipy", "networkx", "hydra-core", "matplotlib", "pandas"):
@@ -96,7 +98,7 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "run_start": cfg.run.start,
         "timezone": cfg.run.timezone,
         "standards": dataclasses.asdict(cfg.standards),
-        "versions": _versions(),
+        "versions": dict(_versions()),
         "n_hazards": len(prep.hazards),
         "n_background_calls": len(prep.calls),
     }

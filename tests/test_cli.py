@@ -176,3 +176,44 @@ def test_a_failure_record_never_replaces_a_result(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "summary.json").read_text()) == {"status": "ok", "seed": 0}
     _record_failure(tmp_path / "new", OmegaConf.create({"seed": 1}), "configuration error: x")
     assert json.loads((tmp_path / "new" / "summary.json").read_text())["status"] == "failed"
+
+
+def test_sweep_progress_walks_one_folder_per_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every job of a sweep counts the ended jobs: a walk into each job's city/, figures/ and .hydra/
+    (or re-reading every summary each time) would make a sweep's cost grow with the square of its jobs."""
+    import os
+
+    from sim import cli
+
+    sweep = tmp_path / "multirun"
+    layout = {"0": "ok", "1": "failed", "2": None, "a/3": "ok"}  # job 2 still running; job 3 a nested subdir
+    for sub, status in layout.items():
+        job = sweep / sub
+        for d in ("city", "figures", ".hydra", "dry/city"):
+            (job / d).mkdir(parents=True)
+        (job / ".hydra" / "summary.json").write_text("{}")  # not a job's summary
+        if status is not None:
+            (job / "summary.json").write_text(json.dumps({"status": status}))
+    visited: list[str] = []
+    walk = os.walk
+
+    def counting_walk(top: object) -> object:
+        for here, dirs, files in walk(top):  # type: ignore[call-overload]
+            visited.append(here)
+            yield here, dirs, files
+
+    monkeypatch.setattr(cli.os, "walk", counting_walk)
+    assert cli._sweep_progress(sweep) == "3 jobs done, 1 failed"
+    # the sweep folder, the four jobs, "a", and the running job's own city/, figures/, dry/, dry/city
+    assert len(visited) == 1 + 4 + 1 + 4
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counting_read(self: Path, *a: object, **k: object) -> str:
+        reads.append(self)
+        return read_text(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", counting_read)
+    (sweep / "2" / "summary.json").write_text(json.dumps({"status": "ok"}))
+    assert cli._sweep_progress(sweep) == "4 jobs done, 1 failed"
+    assert reads == [sweep / "2" / "summary.json"]  # the summaries read before are final
