@@ -178,6 +178,8 @@ def _facts(meta: Mapping[str, Any], city: Mapping[str, Any], city_name: str, h: 
     for key, label in (("scenario", "Scenario"), ("policy", "Policy"), ("seed", "Seed")):
         if meta.get(key) is not None:
             facts.append((label, str(meta[key])))
+    if city.get("seed") is not None and city["seed"] != meta.get("seed"):  # city.seed pins the city
+        facts.append(("City seed", str(city["seed"])))
     start = meta.get("run_start")
     if start:
         text = str(start)

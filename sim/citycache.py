@@ -84,8 +84,10 @@ def _code_hash() -> str:
 
 
 def city_key(cfg: CityConfig, seed: int) -> str:
-    """The cache key of the city ``cfg`` builds for run seed ``seed``."""
-    doc = {"city": dataclasses.asdict(cfg), "seed": int(seed), "code": _code_hash()}
+    """The cache key of the city ``cfg`` builds from seed ``seed`` (``city.seed``, or the run's seed)."""
+    city = dataclasses.asdict(cfg)
+    city.pop("seed")  # the seed the city is drawn from is ``seed``, however it was chosen
+    doc = {"city": city, "seed": int(seed), "code": _code_hash()}
     text = json.dumps(doc, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -175,6 +175,10 @@ class GasConfig:
 class CityConfig:
     kind: str = "district"
     name: str = "Gulou-like district"
+    # The seed the city is drawn from (its `city` stream). null: the run's own `seed`, so a
+    # seed sweep samples a new city with each day; an integer pins one city while the
+    # hazards and calls still follow `seed`.
+    seed: int | None = None
     width_km: float = 8.0
     height_km: float = 7.0
     population: int = 750000
@@ -626,6 +630,7 @@ def validate(cfg: Config) -> Config:
     from sim.registry import CITY_KINDS, SCENARIOS
 
     _check(cfg.seed >= 0, "seed", f"must be >= 0 (got {cfg.seed})")
+    _check(cfg.city.seed is None or cfg.city.seed >= 0, "city.seed", f"must be >= 0 or null (got {cfg.city.seed})")
     _positive(cfg.run.horizon_s, "run.horizon_s")
     try:
         from datetime import datetime

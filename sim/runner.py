@@ -60,7 +60,10 @@ def prepare(cfg: Config) -> Prepared:
     """Validate and build the pure inputs of a run; raises ConfigError on bad input."""
     validate(cfg)
     streams = Streams(cfg.seed)
-    city, cached = cached_city(cfg.city, cfg.seed, lambda: build_city(cfg.city, streams), enabled=cfg.run.city_cache)
+    city_seed = cfg.seed if cfg.city.seed is None else cfg.city.seed
+    city_streams = streams if city_seed == cfg.seed else Streams(city_seed)
+    city, cached = cached_city(cfg.city, city_seed, lambda: build_city(cfg.city, city_streams),
+                               enabled=cfg.run.city_cache)
     horizon = cfg.run.horizon_s
     start = datetime.fromisoformat(cfg.run.start)
     start_hour = start.hour + start.minute / 60.0 + start.second / 3600.0
@@ -91,7 +94,8 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "status": "running",
         "seed": cfg.seed,
-        "city": {"name": prep.city.name, "population": prep.city.population, **_jsonable(prep.city.meta)},
+        "city": {"name": prep.city.name, "population": prep.city.population,
+                 "seed": cfg.seed if cfg.city.seed is None else cfg.city.seed, **_jsonable(prep.city.meta)},
         "scenario": cfg.scenario.name,
         "policy": cfg.policy.name,
         "horizon_s": cfg.run.horizon_s,

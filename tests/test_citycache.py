@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,37 @@ def test_a_city_file_holds_no_pickle_and_names_only_city_records(cache: Path) ->
     with pytest.raises(ValueError, match="not a city record"):
         citycache.load_city(path)
     same(prepare(district()).city, city)
+
+
+def test_city_seed_pins_the_city_while_the_days_follow_the_run_seed(cache: Path, tmp_path: Path) -> None:
+    """``city.seed``: one city for every replication; null (the default) draws the city from the run seed."""
+    assert district().city.seed is None
+    pinned = district(seed=0)
+    pinned.city.seed = 0
+    assert citycache.city_key(pinned.city, 0) == citycache.city_key(district().city, 0)
+    runs = {}
+    for name, seed, city_seed in (("default0", 0, None), ("pinned0", 0, 0), ("day1", 1, 0), ("city1", 1, None)):
+        cfg = district(seed=seed)
+        cfg.city.seed = city_seed
+        cfg.scenario.name = "pipe_burst"
+        cfg.run.report = name in ("pinned0", "day1")
+        simulate(cfg, tmp_path / name)
+        runs[name] = tmp_path / name
+    files = ("city/nodes.csv", "city/pipes.csv", "city/stations.csv")
+
+    def read(run: str, name: str) -> bytes:
+        return (runs[run] / name).read_bytes()
+
+    # Pinning the city to the run's own seed changes nothing at all.
+    for name in (*files, "events.csv", "incidents.csv", "hazards.csv"):
+        assert read("pinned0", name) == read("default0", name), name
+    # Another day in the same city: the same networks and stations, other bursts and calls.
+    for name in files:
+        assert read("day1", name) == read("default0", name), name
+        assert name == "city/stations.csv" or read("city1", name) != read("default0", name), name
+    assert read("day1", "hazards.csv") != read("default0", "hazards.csv")
+    assert read("day1", "incidents.csv") != read("default0", "incidents.csv")
+    summary = json.loads((runs["day1"] / "summary.json").read_text())
+    assert (summary["seed"], summary["city"]["seed"]) == (1, 0)
+    assert "City seed" in (runs["day1"] / "report.md").read_text()
+    assert "City seed" not in (runs["pinned0"] / "report.md").read_text()
