@@ -352,6 +352,7 @@ def report_context(
     return {
         "title": title,
         "facts": _facts(meta, city, city_name, h),
+        "warnings": [str(w) for w in meta.get("warnings") or []],
         "sections": _sections(counts, emergency(comps), comp, service_resilience(run.service, h, "water"), p)
         + _fire_sections(run, meta),
         "compliance": _compliance_rows(comp),

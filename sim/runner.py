@@ -54,6 +54,29 @@ class Prepared:
     calls: list[Call]
     policy: Policy
     cached: Path | None = None  # the city's cache file (sim/citycache.py), if it has one
+    warnings: list[str] = dataclasses.field(default_factory=list)  # said in the log and in summary.json
+
+
+def card_gaps(cfg: Config, city: City, hazards: list[Hazard]) -> list[str]:
+    """Run-card entries naming a unit kind the city has none of (a what-if, or a mismatch).
+
+    The run goes on: such a call gets the units the city has, and its full
+    alarm (every unit of the card on scene) is never reached, so it is not
+    measured. The waterlogging cards count only in a run with rain, which
+    adds ``scenario.waterlogging.pumps.count`` pump trucks to the city's units.
+    """
+    have = {u.kind for u in city.units()}
+    cards = [(f"policy.dispatch.run_cards.{t}", c) for t, c in cfg.policy.dispatch.run_cards.items()]
+    cards.append(("policy.fire.second_alarm", cfg.policy.fire.second_alarm))
+    if any(h.kind == "weather.rain" for h in hazards):
+        wl = cfg.scenario.waterlogging
+        if wl.pumps.count > 0 and city.stations:  # a flood day adds its pump trucks (sim/flood_process.py)
+            have.add("pump_truck")
+        cards += [("scenario.waterlogging.trapped.run_card", wl.trapped.run_card),
+                  ("scenario.waterlogging.people.run_card", wl.people.run_card)]
+    return [f"{key}.{kind}: the city has no {kind} units; the other units of the card go, and a call's full "
+            "alarm is never reached (not measured)"
+            for key, card in cards for kind, n in card.items() if n > 0 and kind not in have]
 
 
 def prepare(cfg: Config) -> Prepared:
@@ -71,7 +94,10 @@ def prepare(cfg: Config) -> Prepared:
                               start_hour=start_hour)
     calls = background_calls(cfg.calls, city, streams("calls"), horizon, start_hour)
     policy = make_policy(cfg.policy, cfg.city, start_hour)
-    return Prepared(cfg, streams, city, hazards, calls, policy, cached)
+    warnings = card_gaps(cfg, city, hazards)
+    for w in warnings:
+        log.warning(w)
+    return Prepared(cfg, streams, city, hazards, calls, policy, cached, warnings)
 
 
 @functools.cache  # asked by every run; a sweep job runs in a process that ran others
@@ -106,6 +132,8 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "n_hazards": len(prep.hazards),
         "n_background_calls": len(prep.calls),
     }
+    if prep.warnings:
+        summary["warnings"] = list(prep.warnings)
     sink: RunSink | None = None
     try:
         start = datetime.fromisoformat(cfg.run.start)

@@ -182,3 +182,36 @@ def test_water_figure_marks_only_water_mains() -> None:
 
     assert markers(events) == {"main burst": [0.5], "main restored": [1.0]}
     assert markers(events.iloc[[2]]) == {}
+
+
+def test_a_run_card_unit_the_city_lacks_is_said_in_the_log_summary_and_report(tmp_path: Path) -> None:
+    import json
+
+    from sim.config import Config
+    from sim.runner import card_gaps, prepare, simulate
+
+    cfg = Config()
+    cfg.run.horizon_s = 6 * 3600.0
+    assert prepare(cfg).warnings == []
+    for scenario in ("waterlogging", "ebike_fire", "gas_leak"):  # the default city has every kind they ask
+        c = Config()
+        c.scenario.name = scenario
+        p = prepare(c)
+        assert card_gaps(c, p.city, p.hazards) == [], scenario
+    cfg.city.fire.ladders_per_station = 0
+    summary = simulate(cfg, tmp_path / "run")
+    keys = [w.split(":")[0] for w in summary["warnings"]]
+    assert "policy.dispatch.run_cards.fire.ladder" in keys and "policy.dispatch.run_cards.highrise_fire.ladder" in keys
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["warnings"] == summary["warnings"]
+    md = (tmp_path / "run" / "report.md").read_text()
+    assert "**Warning:** policy.dispatch.run_cards.fire.ladder: the city has no ladder units" in md
+    # Pump trucks come with the rain: a card may name them on a flood day, not on a dry one.
+    cfg.city.fire.ladders_per_station = 1
+    cfg.policy.fire.second_alarm = {"engine": 1, "pump_truck": 1}
+    assert [w.split(":")[0] for w in prepare(cfg).warnings] == ["policy.fire.second_alarm.pump_truck"]
+    rain = Config()
+    rain.scenario.name = "waterlogging"
+    rain.scenario.waterlogging.trapped.run_card = {"rescue": 1, "pump_truck": 1}
+    assert prepare(rain).warnings == []
+    rain.scenario.waterlogging.pumps.count = 0
+    assert [w.split(":")[0] for w in prepare(rain).warnings] == ["scenario.waterlogging.trapped.run_card.pump_truck"]
