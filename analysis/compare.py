@@ -62,8 +62,8 @@ DEFAULT_METRICS: tuple[str, ...] = (
     "water_customer_hours_lost",
     "water_resilience_loss_h",
 )
-#: Axes that number replications rather than tell options apart.
-REPLICATION_AXES: tuple[str, ...] = ("seed",)
+#: Axes that number replications rather than tell options apart (``city.seed``: one generated city each).
+REPLICATION_AXES: tuple[str, ...] = ("seed", "city.seed")
 
 @dataclass(frozen=True)
 class Precision:
@@ -193,7 +193,10 @@ def _options(runs: pd.DataFrame, by: list[str]) -> pd.Series:
     """Option labels: the value of a single text axis (``pressure_monitoring``), else ``name=value`` pairs."""
     if len(by) == 1 and not pd.api.types.is_numeric_dtype(runs[by[0]]):
         return runs[by[0]].map(_text)
-    return runs[by].apply(lambda r: ", ".join(f"{a.rsplit('.', 1)[-1]}={_text(r[a])}" for a in by), axis=1)
+    short = {a: a.rsplit(".", 1)[-1] for a in by}
+    if len(set(short.values())) < len(by) or any(v != a and v in by for a, v in short.items()):
+        short = {a: a for a in by}  # seed and city.seed: the short names would read alike
+    return runs[by].apply(lambda r: ", ".join(f"{short[a]}={_text(r[a])}" for a in by), axis=1)
 
 
 def _pairs(runs: pd.DataFrame, pair_on: list[str], metric: str) -> pd.DataFrame:

@@ -7,8 +7,9 @@ time. :func:`cached_city` keeps each built city in an ``.npz`` file under
 ``$CITYRES_CACHE_DIR`` (default ``$XDG_CACHE_HOME/cityres/cities``, i.e.
 ``~/.cache/cityres/cities``), named by a SHA-256 of
 
-* the city config (every field of ``cfg.city``),
-* the run seed (the city draws from the run's ``city`` stream), and
+* the city config (every field of ``cfg.city`` but ``seed``),
+* the seed the city is drawn from (``city.seed``, or else the run seed: the
+  ``city`` stream of that seed), and
 * the source of the ``sim`` package (so a change of the generator, or of the
   ``City`` classes, never reads an old city).
 

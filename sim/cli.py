@@ -117,10 +117,18 @@ class _Progress:
             self._show(self._done(), final=True)
 
 
-# What this process has already read of a sweep folder: a job's summary.json is
-# written once, when the job ends, so a status read stays true (sweep folder -> file -> status).
-_seen_status: dict[Path, dict[Path, str | None]] = {}
-_seen_jobs: dict[Path, list[list[str]] | None] = {}
+# What this process has already read of a sweep folder: a job's summary.json is written
+# once, when the job ends (file -> (its mtime, status); folder -> (multirun.yaml's mtime, jobs)).
+# The mtime catches a folder emptied and swept again by the same process (a notebook).
+_seen_status: dict[Path, tuple[int, str | None]] = {}
+_seen_jobs: dict[Path, tuple[int, list[list[str]] | None]] = {}
+
+
+def _mtime_ns(f: Path) -> int:
+    try:
+        return f.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _job_summaries(sweep_dir: Path) -> list[Path]:
@@ -145,23 +153,25 @@ def _sweep_progress(sweep_dir: Path) -> str:
 
     Each job of a sweep asks once, so the cost per job must not grow with
     the sweep much: the folder walk visits one folder per job, and a summary
-    this process has read already is not read again.
+    this process has read already is not read again (one stat per summary).
     """
     from analysis.collect import sweep_jobs
 
-    seen = _seen_status.setdefault(sweep_dir, {})
     ok = failed = 0
     for f in _job_summaries(sweep_dir):
-        if f not in seen:
+        t = _mtime_ns(f)
+        if _seen_status.get(f, (None,))[0] != t:
             try:
-                seen[f] = json.loads(f.read_text(encoding="utf-8")).get("status")
+                _seen_status[f] = (t, json.loads(f.read_text(encoding="utf-8")).get("status"))
             except (OSError, ValueError):
                 continue
-        ok += seen[f] == "ok"
-        failed += seen[f] == "failed"
-    if sweep_dir not in _seen_jobs:  # multirun.yaml is written once, before the first job
-        _seen_jobs[sweep_dir] = sweep_jobs(sweep_dir)
-    jobs = _seen_jobs[sweep_dir]
+        status = _seen_status[f][1]
+        ok += status == "ok"
+        failed += status == "failed"
+    t = _mtime_ns(sweep_dir / "multirun.yaml")  # written once, before the first job
+    if _seen_jobs.get(sweep_dir, (None,))[0] != t:
+        _seen_jobs[sweep_dir] = (t, sweep_jobs(sweep_dir))
+    jobs = _seen_jobs[sweep_dir][1]
     total = f"/{len(jobs)}" if jobs is not None else ""
     return f"{ok + failed}{total} jobs done, {failed} failed"
 
@@ -216,7 +226,7 @@ class KeepEarlierResults(Callback):
         """A sweep with a failed job exits non-zero (each job's error is in its summary.json)."""
         folder = Path(str(config.hydra.sweep.dir))
         failed = []
-        for f in sorted(folder.rglob("summary.json")) if folder.is_dir() else []:
+        for f in sorted(_job_summaries(folder)) if folder.is_dir() else []:
             try:
                 status = json.loads(f.read_text(encoding="utf-8")).get("status")
             except (OSError, ValueError):

@@ -126,6 +126,9 @@ class Dispatcher:
         for kind in self.by_kind:
             self._index(kind)
         self.queues: dict[str, list[tuple[int, float, float, int, Incident]]] = {}
+        # Requests for a kind the city has no unit of, by (incident type, kind): a run card's
+        # full alarm is then never reached (said in summary.json's warnings).
+        self.lacking: dict[tuple[str, str], int] = {}
         self._seq = itertools.count()
         self.on_arrive: Callable[[Unit, Incident, float, float], None] = lambda u, i, t, a: None
         self.on_clear: Callable[[Unit, Incident], None] = lambda u, i: None
@@ -194,6 +197,7 @@ class Dispatcher:
         """
         pool = self.by_kind.get(kind, [])
         if not pool:
+            self.lacking[(inc.type, kind)] = self.lacking.get((inc.type, kind), 0) + 1
             return False
         best, best_eta = self.nearest(pool, inc.node)
         if best is None:

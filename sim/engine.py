@@ -88,6 +88,8 @@ class RunLog:
     sink: LogSink | None = None
     n_events: int = 0
     n_incidents: int = 0
+    # Requests for a unit kind the city has none of, by (incident type, kind) (Dispatcher.lacking).
+    lacking: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, rec: Record) -> None:
         self.events.append(rec)
@@ -797,4 +799,5 @@ def run(
     world.live.clear()
     world.roads.clear_cache()  # a metropolis's tables (up to 256 MB) go now, not at the next collection
     log.add(Record(horizon_s, "horizon", "run", None, float(world.n_arrived + world.n_spawned)))
+    log.lacking = dict(sorted(world.dispatcher.lacking.items()))
     return log

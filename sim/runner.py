@@ -54,29 +54,30 @@ class Prepared:
     calls: list[Call]
     policy: Policy
     cached: Path | None = None  # the city's cache file (sim/citycache.py), if it has one
-    warnings: list[str] = dataclasses.field(default_factory=list)  # said in the log and in summary.json
 
 
-def card_gaps(cfg: Config, city: City, hazards: list[Hazard]) -> list[str]:
-    """Run-card entries naming a unit kind the city has none of (a what-if, or a mismatch).
+def lacking_units(cfg: Config, lacking: dict[tuple[str, str], int]) -> list[str]:
+    """Warnings for the calls whose run card asked for a unit kind the city has none of.
 
-    The run goes on: such a call gets the units the city has, and its full
-    alarm (every unit of the card on scene) is never reached, so it is not
-    measured. The waterlogging cards count only in a run with rain, which
-    adds ``scenario.waterlogging.pumps.count`` pump trucks to the city's units.
+    A legitimate what-if (``city.fire.ladders_per_station=0``; a loaded city
+    without ambulances), so the run goes on: such a call gets the card's other
+    units, and its full alarm (every unit of the card on scene) is never
+    reached, so it is not measured. Only calls that happened are named, with
+    the config key of the card that asked (a policy run card, a flood card or a fire's second alarm).
     """
-    have = {u.kind for u in city.units()}
-    cards = [(f"policy.dispatch.run_cards.{t}", c) for t, c in cfg.policy.dispatch.run_cards.items()]
-    cards.append(("policy.fire.second_alarm", cfg.policy.fire.second_alarm))
-    if any(h.kind == "weather.rain" for h in hazards):
-        wl = cfg.scenario.waterlogging
-        if wl.pumps.count > 0 and city.stations:  # a flood day adds its pump trucks (sim/flood_process.py)
-            have.add("pump_truck")
-        cards += [("scenario.waterlogging.trapped.run_card", wl.trapped.run_card),
-                  ("scenario.waterlogging.people.run_card", wl.people.run_card)]
-    return [f"{key}.{kind}: the city has no {kind} units; the other units of the card go, and a call's full "
-            "alarm is never reached (not measured)"
-            for key, card in cards for kind, n in card.items() if n > 0 and kind not in have]
+    wl = cfg.scenario.waterlogging
+    cards = {f"policy.dispatch.run_cards.{t}": (t, c) for t, c in cfg.policy.dispatch.run_cards.items()}
+    cards["scenario.waterlogging.trapped.run_card"] = ("vehicle_trapped", wl.trapped.run_card)
+    cards["scenario.waterlogging.people.run_card"] = ("people_trapped", wl.people.run_card)
+    out = []
+    for (typ, kind), n in lacking.items():
+        keys = [f"{key}.{kind}" for key, (t, card) in cards.items() if t == typ and card.get(kind)]
+        if typ == "highrise_fire" and cfg.policy.fire.second_alarm.get(kind):  # its second alarm (fire_response)
+            keys.append(f"policy.fire.second_alarm.{kind}")
+        where = " or ".join(keys) or f"a {typ} call's card"
+        out.append(f"{where}: the city has no {kind} units; {typ} calls asked for one {n} time(s) and got none "
+                   "(any other units of the card went; the full alarm is not measured)")
+    return out
 
 
 def prepare(cfg: Config) -> Prepared:
@@ -94,10 +95,7 @@ def prepare(cfg: Config) -> Prepared:
                               start_hour=start_hour)
     calls = background_calls(cfg.calls, city, streams("calls"), horizon, start_hour)
     policy = make_policy(cfg.policy, cfg.city, start_hour)
-    warnings = card_gaps(cfg, city, hazards)
-    for w in warnings:
-        log.warning(w)
-    return Prepared(cfg, streams, city, hazards, calls, policy, cached, warnings)
+    return Prepared(cfg, streams, city, hazards, calls, policy, cached)
 
 
 @functools.cache  # asked by every run; a sweep job runs in a process that ran others
@@ -132,8 +130,6 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "n_hazards": len(prep.hazards),
         "n_background_calls": len(prep.calls),
     }
-    if prep.warnings:
-        summary["warnings"] = list(prep.warnings)
     sink: RunSink | None = None
     try:
         start = datetime.fromisoformat(cfg.run.start)
@@ -144,6 +140,11 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         summary["sim_runtime_s"] = round(time.perf_counter() - t0, 3)
         summary["n_events"] = result.n_events
         summary["n_incidents"] = result.n_incidents
+        warnings = lacking_units(cfg, result.lacking)
+        for w in warnings:
+            log.warning(w)
+        if warnings:
+            summary["warnings"] = warnings
         write_run_tables(run_dir, result, prep.city, hazard_rows(prep.hazards))
         write_city_files(run_dir, prep.city, prep.cached, write_city)
         from analysis import headline, load_run

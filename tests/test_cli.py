@@ -217,3 +217,12 @@ def test_sweep_progress_walks_one_folder_per_job(tmp_path: Path, monkeypatch: py
     (sweep / "2" / "summary.json").write_text(json.dumps({"status": "ok"}))
     assert cli._sweep_progress(sweep) == "4 jobs done, 1 failed"
     assert reads == [sweep / "2" / "summary.json"]  # the summaries read before are final
+    # The same folder emptied and swept again by this process (a notebook): nothing stale is counted.
+    import shutil
+
+    shutil.rmtree(sweep)
+    for sub, status in {"0": "failed", "1": "ok"}.items():
+        (sweep / sub).mkdir(parents=True)
+        (sweep / sub / "summary.json").write_text(json.dumps({"status": status}))
+        os.utime(sweep / sub / "summary.json", ns=(1, 1))  # a different mtime from the first sweep's files
+    assert cli._sweep_progress(sweep) == "2 jobs done, 1 failed"

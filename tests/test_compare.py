@@ -512,3 +512,18 @@ def test_the_report_caption_follows_the_map(report: Path) -> None:
     caption = md.split("![Where outcomes differ](figures/map.png)")[1].strip().splitlines()[0]
     assert caption.startswith("One row per option. Left: mean change in total response")
     assert "Right: change in the hours from a main's break to its repair" in caption
+
+
+def test_a_sweep_over_city_seed_pairs_on_it_and_labels_it_apart_from_the_seed() -> None:
+    """``city.seed`` numbers replications (one city each), like ``seed``; both named in full when side by side."""
+    rows = [{"sweep": "m", "run": f"m/{p}/{s}/{c}", "job": 0, "status": "ok", "error": "", "policy": p, "seed": s,
+             "city.seed": c, "hazards_digest": f"h{s}{c}", "calls_digest": f"c{s}{c}",
+             "response_p90_s": 300.0 + 10 * c + s - (5.0 if p == "pressure_monitoring" else 0.0)}
+            for p in ("baseline", "pressure_monitoring") for s in (0, 1) for c in (0, 1, 2)]
+    coll = Collection(pd.DataFrame(rows), axes=["city.seed", "policy", "seed"], metrics=["response_p90_s"])
+    cmp = compare(coll, baseline={"policy": "baseline"})
+    assert cmp.by == ["policy"] and sorted(cmp.pair_on) == ["city.seed", "seed"]
+    (d,) = cmp.results[0].differences.values()
+    assert d.n == 6 and d.paired.estimate == pytest.approx(-5.0) and d.paired.high - d.paired.low < 1e-9
+    by_both = compare(coll, by=["seed", "city.seed"], baseline={"seed": "0", "city.seed": "0"})
+    assert "seed=0, city.seed=1" in by_both.options

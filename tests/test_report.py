@@ -185,33 +185,33 @@ def test_water_figure_marks_only_water_mains() -> None:
 
 
 def test_a_run_card_unit_the_city_lacks_is_said_in_the_log_summary_and_report(tmp_path: Path) -> None:
+    import csv
     import json
 
     from sim.config import Config
-    from sim.runner import card_gaps, prepare, simulate
+    from sim.runner import lacking_units, simulate
 
     cfg = Config()
-    cfg.run.horizon_s = 6 * 3600.0
-    assert prepare(cfg).warnings == []
-    for scenario in ("waterlogging", "ebike_fire", "gas_leak"):  # the default city has every kind they ask
-        c = Config()
-        c.scenario.name = scenario
-        p = prepare(c)
-        assert card_gaps(c, p.city, p.hazards) == [], scenario
+    cfg.scenario.name = "pipe_burst"
+    assert "warnings" not in simulate(cfg, tmp_path / "default")
     cfg.city.fire.ladders_per_station = 0
     summary = simulate(cfg, tmp_path / "run")
-    keys = [w.split(":")[0] for w in summary["warnings"]]
-    assert "policy.dispatch.run_cards.fire.ladder" in keys and "policy.dispatch.run_cards.highrise_fire.ladder" in keys
+    with open(tmp_path / "run" / "incidents.csv", encoding="utf-8") as fh:
+        fires = [r for r in csv.DictReader(fh) if r["type"] == "fire"]
+    assert fires and not any(r["t_full_alarm_s"] for r in fires)  # never reached, so not measured
+    assert summary["warnings"] == [
+        f"policy.dispatch.run_cards.fire.ladder: the city has no ladder units; fire calls asked for one "
+        f"{len(fires)} time(s) and got none (any other units of the card went; the full alarm is not measured)"]
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["warnings"] == summary["warnings"]
     md = (tmp_path / "run" / "report.md").read_text()
     assert "**Warning:** policy.dispatch.run_cards.fire.ladder: the city has no ladder units" in md
-    # Pump trucks come with the rain: a card may name them on a flood day, not on a dry one.
-    cfg.city.fire.ladders_per_station = 1
-    cfg.policy.fire.second_alarm = {"engine": 1, "pump_truck": 1}
-    assert [w.split(":")[0] for w in prepare(cfg).warnings] == ["policy.fire.second_alarm.pump_truck"]
-    rain = Config()
-    rain.scenario.name = "waterlogging"
-    rain.scenario.waterlogging.trapped.run_card = {"rescue": 1, "pump_truck": 1}
-    assert prepare(rain).warnings == []
-    rain.scenario.waterlogging.pumps.count = 0
-    assert [w.split(":")[0] for w in prepare(rain).warnings] == ["scenario.waterlogging.trapped.run_card.pump_truck"]
+    assert "Warning" not in (tmp_path / "default" / "report.md").read_text()
+    # The card named: a flood card, a fire's second alarm, or none the config holds.
+    cfg = Config()
+    cfg.scenario.waterlogging.trapped.run_card = {"rescue": 1, "pump_truck": 1}
+    cfg.policy.fire.second_alarm = {"engine": 2, "pump_truck": 1}
+    said = lacking_units(cfg, {("vehicle_trapped", "pump_truck"): 3, ("highrise_fire", "pump_truck"): 1,
+                               ("flood_pumping", "ladder"): 2})
+    assert [w.split(":")[0] for w in said] == ["scenario.waterlogging.trapped.run_card.pump_truck",
+                                               "policy.fire.second_alarm.pump_truck", "a flood_pumping call's card"]
+    assert "asked for one 3 time(s)" in said[0]
