@@ -20,6 +20,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "cities"
     monkeypatch.setenv("CITYRES_CACHE_DIR", str(d))
     monkeypatch.setattr(citycache, "MIN_BUILD_S", 0.0)  # the district builds in well under a second
+    monkeypatch.setattr(citycache, "_last", {})  # nothing held from an earlier test: read from the disk
     return d
 
 
@@ -62,6 +63,7 @@ def test_the_same_config_and_seed_load_the_identical_city(cache: Path, monkeypat
         raise AssertionError("built again instead of read from the cache")
 
     monkeypatch.setattr(sim.runner, "build_city", no_build)
+    citycache._last.clear()  # from the disk, not from memory
     loaded = prepare(district()).city
     assert loaded is not built
     same(loaded, built)
@@ -99,6 +101,7 @@ def test_an_unreadable_file_is_rebuilt_and_replaced(cache: Path) -> None:
     city = prepare(district()).city
     (path,) = cache.glob("*.npz")
     path.write_bytes(b"not a city file")
+    citycache._last.clear()  # from the disk, not from memory
     again = prepare(district()).city
     same(again, city)
     assert citycache.load_city(path).population == city.population
@@ -190,3 +193,65 @@ def test_city_seed_pins_the_city_while_the_days_follow_the_run_seed(cache: Path,
     assert (summary["seed"], summary["city"]["seed"]) == (1, 0)
     assert "City seed" in (runs["day1"] / "report.md").read_text()
     assert "City seed" not in (runs["pinned0"] / "report.md").read_text()
+
+
+@pytest.mark.parametrize("scenario", ["pipe_burst", "waterlogging", "gas_leak", "power_outage", "ebike_fire",
+                                      "compound"])
+def test_a_city_held_from_the_last_run_gives_the_bytes_a_fresh_one_does(tmp_path: Path, scenario: str) -> None:
+    """The jobs of a sweep share the last city in memory: no run may change it for the next."""
+    def cfg(seed: int) -> Config:
+        c = Config(seed=seed)
+        c.scenario.name = scenario
+        c.scenario.waterlogging.dry_twin = False
+        c.run.report = False
+        c.run.horizon_s = 24 * 3600.0 if scenario in ("waterlogging", "compound") else 12 * 3600.0
+        c.scenario.parts = ["waterlogging", "power_outage", "gas_leak"] if scenario == "compound" else []
+        c.city.seed = 0
+        return c
+
+    citycache._last.clear()
+    simulate(cfg(1), tmp_path / "fresh")
+    simulate(cfg(2), tmp_path / "other")  # takes the city the first run left in memory
+    held = citycache._last["city"]
+    simulate(cfg(1), tmp_path / "held")
+    assert citycache._last["city"] is held and citycache._last["files"] is not None
+    for name in ("events.csv", "incidents.csv", "service.csv", "hazards.csv", "city/nodes.csv", "city/pipes.csv"):
+        assert (tmp_path / "held" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert not held.roads.x_m.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        held.roads.x_m[0] = 0.0
+
+
+def test_the_city_held_in_memory_is_the_one_asked_for(tmp_path: Path) -> None:
+    citycache._last.clear()
+    a = prepare(district(seed=1)).city
+    assert prepare(district(seed=1)).city is a  # the same key: the same object
+    b = prepare(district(seed=2)).city
+    assert b is not a and prepare(district(seed=1)).city is not a  # one city held, the last one
+    off = district(seed=2)
+    off.run.city_cache = False
+    assert prepare(off).city is not b  # run.city_cache=false builds every time
+
+
+def test_freeze_reaches_every_array_but_skips_records_of_scalars() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Rec:
+        id: str
+        node: int
+
+    @dataclasses.dataclass(frozen=True)
+    class WithArray:
+        id: str
+        xs: np.ndarray | None
+
+    @dataclasses.dataclass(frozen=True)
+    class Top:
+        recs: tuple[Rec, ...]
+        mixed: tuple[WithArray, ...]
+        meta: dict[str, Any]
+
+    inner = np.zeros(3)
+    top = Top(tuple(Rec(str(i), i) for i in range(1000)), (WithArray("a", None), WithArray("b", inner)),
+              {"nested": [np.ones(2)]})
+    citycache._freeze(top)
+    assert not inner.flags.writeable and not top.meta["nested"][0].flags.writeable
