@@ -194,8 +194,8 @@ def _options(runs: pd.DataFrame, by: list[str]) -> pd.Series:
     if len(by) == 1 and not pd.api.types.is_numeric_dtype(runs[by[0]]):
         return runs[by[0]].map(_text)
     short = {a: a.rsplit(".", 1)[-1] for a in by}
-    if len(set(short.values())) < len(by) or any(v != a and v in by for a, v in short.items()):
-        short = {a: a for a in by}  # seed and city.seed: the short names would read alike
+    if len(set(short.values())) < len(by) or any(v != a and v in runs.columns for a, v in short.items()):
+        short = {a: a for a in by}  # city.seed beside the run's seed: the short names would read alike
     return runs[by].apply(lambda r: ", ".join(f"{short[a]}={_text(r[a])}" for a in by), axis=1)
 
 
@@ -271,7 +271,7 @@ def compare(
     if missing:
         raise ValueError(f"--by {', '.join(missing)}: no such column; axes are {', '.join(coll.axes)}")
     if not by_axes:
-        raise ValueError("the runs differ in no axis but the seed: name the options with --by "
+        raise ValueError(f"the runs differ in no axis but {' and '.join(REPLICATION_AXES)}: name the options with --by "
                          "(e.g. --by sweep to compare the folders given)")
     pair_on = [a for a in coll.varying() if a not in by_axes]
     runs["option"] = _options(runs, by_axes)

@@ -55,7 +55,7 @@ from sim.city import City
 from sim.config import CityConfig
 from sim.output import atomic_stream, atomic_write
 
-__all__ = ["CACHED_KINDS", "MIN_BUILD_S", "cache_dir", "cached_city", "city_key", "write_city_files"]
+__all__ = ["CACHED_KINDS", "MIN_BUILD_S", "cache_dir", "cached_city", "city_key", "forget", "write_city_files"]
 
 log = logging.getLogger(__name__)
 
@@ -102,51 +102,59 @@ def city_key(cfg: CityConfig, seed: int) -> str:
 _last: dict[str, Any] = {}
 
 
-def _freeze(obj: Any, seen: set[int] | None = None) -> None:
+def _freeze(obj: Any, seen: set[int] | None = None) -> bool:
     """Make every array of ``obj`` (a city, through its dataclasses, tuples and dicts) read-only.
 
     A city is shared by the runs of one process: a model that wrote into one
     of its arrays would change the next run's city, so it raises instead.
+    False when ``obj`` holds something else (a graph, a sparse matrix, a
+    set) that cannot be made read-only: such a city is not held.
     """
     seen = set() if seen is None else seen
-    if isinstance(obj, _SCALARS) or id(obj) in seen:
-        return
+    if isinstance(obj, _FREEZE_SCALARS) or id(obj) in seen:
+        return True
     seen.add(id(obj))
     if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            return False
         obj.flags.writeable = False
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            _freeze(getattr(obj, f.name), seen)
-    elif isinstance(obj, (tuple, list)):
+        return True
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return all([_freeze(getattr(obj, f.name), seen) for f in dataclasses.fields(obj)])
+    if isinstance(obj, (tuple, list)):
         if obj and _plain_records(obj):
-            return  # thousands of valves or high-rises: records of numbers and names only
-        for v in obj:
-            _freeze(v, seen)
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            _freeze(v, seen)
+            return True  # thousands of valves or high-rises: records of numbers and names only
+        return all([_freeze(v, seen) for v in obj])
+    if isinstance(obj, dict):
+        return all([_freeze(v, seen) for v in obj.values()])
+    return False
 
 
-_SCALARS = (str, int, float, bool, type(None), np.generic)
+_FREEZE_SCALARS = (str, int, float, bool, type(None), np.generic)
 
 
 def _plain_records(seq: tuple[Any, ...] | list[Any]) -> bool:
-    """Every item a dataclass of one class whose fields are declared as, and hold, scalars only."""
-    first = seq[0]
-    kind = type(first)
-    if not dataclasses.is_dataclass(first) or any(type(v) is not kind for v in seq):
+    """Every item a dataclass of one class whose fields are declared (and type-checked) as scalars."""
+    kind = type(seq[0])
+    if not dataclasses.is_dataclass(seq[0]) or any(type(v) is not kind for v in seq):
         return False
-    fields = dataclasses.fields(first)
-    declared = " ".join(str(f.type) for f in fields)
-    if any(word in declared for word in ("ndarray", "tuple", "list", "dict", "Sequence", "Mapping", "Any")):
-        return False
-    return all(isinstance(getattr(first, f.name), _SCALARS) for f in fields)
+    return all(str(f.type).replace(" ", "") in _SCALAR_TYPES for f in dataclasses.fields(seq[0]))
+
+
+_SCALAR_TYPES = {t + none for t in ("str", "int", "float", "bool") for none in ("", "|None")}
+
+
+def forget() -> None:
+    """Let go of the city held in memory (e.g. a metropolis in a notebook, after its last run)."""
+    _last.clear()
 
 
 def _remember(key: str, city: City, path: Path | None) -> tuple[City, Path | None]:
-    _freeze(city)
     _last.clear()
-    _last.update(key=key, city=city, path=path, files=None)
+    if _freeze(city):
+        _last.update(key=key, city=city, path=path, files=None)
+    else:
+        log.info("city not held in memory: it holds an object that cannot be made read-only")
     return city, path
 
 
@@ -161,10 +169,17 @@ def cached_city(cfg: CityConfig, seed: int, build: Callable[[], City],
     if not enabled or cfg.kind not in CACHED_KINDS:
         return build(), None
     key = city_key(cfg, seed)
+    path = cache_dir() / f"{cfg.kind}-{key[:32]}.npz"
     if _last.get("key") == key:
         log.info("city from memory (the last run's)")
-        return _last["city"], _last["path"]
-    path = cache_dir() / f"{cfg.kind}-{key[:32]}.npz"
+        held = _last["path"]
+        if held is not None:
+            try:
+                os.utime(held)  # recently used, as a read would mark it
+            except OSError:  # trimmed by another process meanwhile: the files are formatted again
+                _last["path"] = held = None
+        return _last["city"], held
+    _last.clear()  # not two cities alive at once while the next is read or built
     if path.is_file():
         try:
             city = load_city(path)
@@ -202,6 +217,8 @@ def write_city_files(run_dir: Path, city: City, cached: Path | None, write: Call
             atomic_write(Path(run_dir) / "city" / src.name, src.read_bytes())
         return
     write(run_dir, city)
+    if cached is not None and not cached.is_file():  # trimmed meanwhile: no folder of files without it
+        files = None
     written = sorted((Path(run_dir) / "city").glob("*.csv"))
     if _last.get("city") is city and sum(f.stat().st_size for f in written) <= MAX_HELD_FILES_B:
         _last["files"] = {f.name: f.read_bytes() for f in written}

@@ -71,7 +71,10 @@ def lacking_units(cfg: Config, lacking: dict[tuple[str, str], int]) -> list[str]
     cards["scenario.waterlogging.people.run_card"] = ("people_trapped", wl.people.run_card)
     out = []
     for (typ, kind), n in lacking.items():
-        keys = [f"{key}.{kind}" for key, (t, card) in cards.items() if t == typ and card.get(kind)]
+        # The engine takes the policy's card for the type when it has one, else the incident's own.
+        own = f"policy.dispatch.run_cards.{typ}"
+        keys = [f"{key}.{kind}" for key, (t, card) in cards.items()
+                if t == typ and card.get(kind) and (key == own or own not in cards)]
         if typ == "highrise_fire" and cfg.policy.fire.second_alarm.get(kind):  # its second alarm (fire_response)
             keys.append(f"policy.fire.second_alarm.{kind}")
         where = " or ".join(keys) or f"a {typ} call's card"

@@ -16,6 +16,16 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 os.environ.setdefault("CITYRES_CACHE_DIR", tempfile.mkdtemp(prefix="cityres-test-cities-"))
 
 
+@pytest.fixture(autouse=True)
+def _no_city_held_across_tests() -> object:
+    """A test starts without the city an earlier test left in memory (sim/citycache.py)."""
+    from sim import citycache
+
+    citycache.forget()
+    yield
+    citycache.forget()
+
+
 def line_city(
     n: int = 3,
     spacing_m: float = 1000.0,

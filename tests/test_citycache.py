@@ -136,6 +136,7 @@ def test_city_files_are_copied_from_the_cache(cache: Path, tmp_path: Path, monke
 
     monkeypatch.setattr(sim.runner, "write_city", no_write)
     monkeypatch.setattr(sim.output, "write_city", no_write)
+    citycache.forget()  # the city and its files from the disk, not from memory
     simulate(cfg, tmp_path / "second")
     first = sorted(p.name for p in (tmp_path / "first" / "city").iterdir())
     assert sorted(p.name for p in (tmp_path / "second" / "city").iterdir()) == first  # no temporary names left
@@ -209,12 +210,13 @@ def test_a_city_held_from_the_last_run_gives_the_bytes_a_fresh_one_does(tmp_path
         c.city.seed = 0
         return c
 
-    citycache._last.clear()
+    citycache.forget()
     simulate(cfg(1), tmp_path / "fresh")
-    simulate(cfg(2), tmp_path / "other")  # takes the city the first run left in memory
     held = citycache._last["city"]
+    meta = dict(held.meta)
+    simulate(cfg(2), tmp_path / "other")  # takes the city the first run left in memory
     simulate(cfg(1), tmp_path / "held")
-    assert citycache._last["city"] is held and citycache._last["files"] is not None
+    assert citycache._last["city"] is held and citycache._last["files"] is not None and held.meta == meta
     for name in ("events.csv", "incidents.csv", "service.csv", "hazards.csv", "city/nodes.csv", "city/pipes.csv"):
         assert (tmp_path / "held" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
     assert not held.roads.x_m.flags.writeable
@@ -253,5 +255,27 @@ def test_freeze_reaches_every_array_but_skips_records_of_scalars() -> None:
     inner = np.zeros(3)
     top = Top(tuple(Rec(str(i), i) for i in range(1000)), (WithArray("a", None), WithArray("b", inner)),
               {"nested": [np.ones(2)]})
-    citycache._freeze(top)
+    assert citycache._freeze(top)
     assert not inner.flags.writeable and not top.meta["nested"][0].flags.writeable
+    assert not citycache._freeze({"graph": {1, 2}}) and not citycache._freeze([np.array([None])])
+
+
+def test_a_city_that_cannot_be_frozen_is_not_held(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(citycache, "_freeze", lambda city: False)
+    city = prepare(district()).city
+    assert citycache._last == {} and prepare(district()).city is not city
+
+
+def test_a_held_city_whose_file_was_trimmed_writes_its_files_and_no_orphan_folder(cache: Path,
+                                                                                tmp_path: Path) -> None:
+    cfg = district(seed=4)
+    simulate(cfg, tmp_path / "first")  # stores the city and its files, holds the city (not its files: cached)
+    (npz,) = cache.glob("*.npz")
+    citycache._last["files"] = None
+    npz.unlink()  # another process trimmed the cache
+    for folder in cache.glob("*.city"):
+        import shutil
+
+        shutil.rmtree(folder)
+    simulate(cfg, tmp_path / "second")
+    assert not list(cache.glob("*.city")) and len(list((tmp_path / "second" / "city").glob("*.csv"))) >= 6

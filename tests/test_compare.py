@@ -527,3 +527,8 @@ def test_a_sweep_over_city_seed_pairs_on_it_and_labels_it_apart_from_the_seed() 
     assert d.n == 6 and d.paired.estimate == pytest.approx(-5.0) and d.paired.high - d.paired.low < 1e-9
     by_both = compare(coll, by=["seed", "city.seed"], baseline={"seed": "0", "city.seed": "0"})
     assert "seed=0, city.seed=1" in by_both.options
+    from analysis.compare import _options
+
+    frame = pd.DataFrame(rows)
+    assert list(_options(frame, ["policy", "city.seed"]))[:2] == ["policy=baseline, city.seed=0",
+                                                                  "policy=baseline, city.seed=1"]

@@ -215,3 +215,6 @@ def test_a_run_card_unit_the_city_lacks_is_said_in_the_log_summary_and_report(tm
     assert [w.split(":")[0] for w in said] == ["scenario.waterlogging.trapped.run_card.pump_truck",
                                                "policy.fire.second_alarm.pump_truck", "a flood_pumping call's card"]
     assert "asked for one 3 time(s)" in said[0]
+    cfg.policy.dispatch.run_cards["vehicle_trapped"] = {"engine": 1, "pump_truck": 1}  # the engine takes this one
+    assert lacking_units(cfg, {("vehicle_trapped", "pump_truck"): 1})[0].startswith(
+        "policy.dispatch.run_cards.vehicle_trapped.pump_truck: ")
