@@ -245,6 +245,9 @@ def _row(run: Path, sweep: str, overrides: list[str], recompute: bool) -> tuple[
     for k in _SUMMARY_AXES:
         if summary.get(k) is not None:
             row[k] = summary[k]
+    city = summary.get("city")
+    if isinstance(city, dict) and city.get("seed") is not None:  # the seed the city was drawn from
+        row["city.seed"] = city["seed"]  # (`city.seed=null` and the run's own seed are one city)
     for k in ("runtime_s", "n_incidents", "n_events"):
         row[k] = summary.get(k)
     status = str(summary.get("status", ""))

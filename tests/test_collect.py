@@ -142,3 +142,12 @@ def test_recomputing_a_storm_run_gives_its_flood_metrics_too(tmp_path: Path) -> 
     assert len(flood) > 20 and "flood_response_inflation_flood_mean_s" in flood
     assert set(flood) <= set(again.columns)
     pd.testing.assert_frame_equal(read[flood], again[flood], check_dtype=False)
+
+
+def test_city_seed_is_the_seed_the_city_was_drawn_from(tmp_path: Path) -> None:
+    """``city.seed=null`` on seed 3 and ``city.seed=3`` are one city: the column says 3 for both."""
+    for name, overrides, city_seed in (("a", ["seed=3", "city.seed=null"], 3), ("b", ["seed=3", "city.seed=3"], 3),
+                                       ("c", ["seed=3", "city.seed=0"], 0), ("d", ["seed=3"], 3)):
+        fake_run(tmp_path / name, overrides, ok(3, "baseline", 300.0) | {"city": {"name": "x", "seed": city_seed}})
+    t = collect([tmp_path]).table.set_index("run")
+    assert {Path(r).name: v for r, v in t["city.seed"].items()} == {"a": 3, "b": 3, "c": 0, "d": 3}
