@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -263,6 +264,7 @@ def _record_failure(run_dir: Path, dcfg: DictConfig, error: str) -> None:
 def _main(dcfg: DictConfig) -> None:
     from sim.runner import execute, prepare
 
+    _catch_sigterm()  # a launcher's worker process runs this without main()
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
@@ -311,8 +313,30 @@ def _main(dcfg: DictConfig) -> None:
     print(report if report.exists() else run_dir)
 
 
+class Terminated(SystemExit):
+    """SIGTERM (a cluster's time limit, ``kill``) while a run is going: the run folder records why it
+    stopped (summary.json, status failed) and keeps no partial table; the process exits 143."""
+
+    def __str__(self) -> str:
+        return "terminated by SIGTERM (a time limit or a kill) before the run ended"
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated(128 + signum)
+
+
+def _catch_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated`, unless something else (a launcher) handles it already."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread of the process: leave the default
+        pass
+
+
 def main() -> None:
     register_configs()
+    _catch_sigterm()
     _main()
 
 

@@ -226,3 +226,32 @@ def test_sweep_progress_walks_one_folder_per_job(tmp_path: Path, monkeypatch: py
         (sweep / sub / "summary.json").write_text(json.dumps({"status": status}))
         os.utime(sweep / sub / "summary.json", ns=(1, 1))  # a different mtime from the first sweep's files
     assert cli._sweep_progress(sweep) == "2 jobs done, 1 failed"
+
+
+def test_a_run_terminated_by_sigterm_says_so_and_keeps_no_partial_table(tmp_path: Path) -> None:
+    """A cluster's time limit sends SIGTERM: the folder says why the run stopped, with no half table."""
+    import os
+    import signal
+    import time
+
+    d = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "scenario=none", "run.horizon_s=31536000",
+                             "run.report=false", f"hydra.run.dir={d}"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (d.is_dir() and any(p.name.startswith(".events.csv.") for p in d.iterdir())):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never started its tables"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    summary = json.loads((d / "summary.json").read_text())
+    assert summary["status"] == "failed" and "terminated by SIGTERM" in summary["error"]
+    left = sorted(p.name for p in d.iterdir())
+    assert "events.csv" not in left and "incidents.csv" not in left, left
+    assert not [n for n in left if n.endswith(".tmp")], left
+    assert os.stat(d / "summary.json").st_size > 0
