@@ -177,6 +177,8 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         summary["traceback"] = traceback.format_exc()
         if sink is not None:
             sink.abort()  # no half-written events.csv or incidents.csv (abort never raises)
+        else:  # stopped (a SIGTERM) while the sink was being made: whatever it opened goes
+            RunSink.discard(run_dir)
         raise
     finally:
         summary["runtime_s"] = round(time.perf_counter() - t0, 3)

@@ -212,3 +212,40 @@ def test_incidents_raised_during_the_run_stream_on_their_own_watermark(tmp_path:
     assert len(handed) >= 3 and all(n == 4 for n, _ in handed)
     assert any(still_open > 0 for _, still_open in handed)  # handed on while planned calls were still open
     assert not list((tmp_path / "streamed").glob("*.tmp"))
+
+
+@pytest.mark.parametrize("where", ["in_a_stream", "after_the_sink"])
+def test_a_stop_while_the_tables_are_being_opened_leaves_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              where: str) -> None:
+    """A SIGTERM may land after a table's file exists but before the sink holds it (or before the run
+    holds the sink): the partial files go all the same."""
+    from sim import output, runner
+
+    class Stop(BaseException):
+        pass
+
+    if where == "in_a_stream":  # the second table's file is on disk, its stream never made
+        real_init = output._TableStream.__init__
+        made: list[int] = []
+
+        def init(self: output._TableStream, *a: object, **k: object) -> None:
+            real_init(self, *a, **k)  # type: ignore[arg-type]
+            made.append(1)
+            if len(made) == 2:
+                raise Stop
+
+        monkeypatch.setattr(output._TableStream, "__init__", init)
+    else:  # the sink complete, the run never got it
+        real_sink = runner.RunSink
+
+        def sink(*a: object, **k: object) -> RunSink:
+            real_sink(*a, **k)  # type: ignore[arg-type]
+            raise Stop
+
+        monkeypatch.setattr(runner, "RunSink", sink)
+        monkeypatch.setattr(runner.RunSink, "discard", real_sink.discard, raising=False)
+    with pytest.raises(Stop):
+        simulate(two_days(), tmp_path / "run")
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert not [n for n in names if n.endswith(".tmp")], names
+    assert '"status": "failed"' in (tmp_path / "run" / "summary.json").read_text()
