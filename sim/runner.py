@@ -177,8 +177,14 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         summary["traceback"] = traceback.format_exc()
         if sink is not None:
             sink.abort()  # no half-written events.csv or incidents.csv (abort never raises)
-        else:  # stopped (a SIGTERM) while the sink was being made: whatever it opened goes
-            RunSink.discard(run_dir)
+        # Every file of the folder is written under a temporary name (.NAME.*.tmp) and renamed when
+        # complete; a stop (a SIGTERM) can land between a temporary file's creation and the code that
+        # would remove it, so whatever is left goes here. The folder is this run's alone.
+        for tmp in run_dir.rglob(".*.tmp"):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
         raise
     finally:
         summary["runtime_s"] = round(time.perf_counter() - t0, 3)

@@ -243,7 +243,6 @@ def test_a_stop_while_the_tables_are_being_opened_leaves_none(tmp_path: Path, mo
             raise Stop
 
         monkeypatch.setattr(runner, "RunSink", sink)
-        monkeypatch.setattr(runner.RunSink, "discard", real_sink.discard, raising=False)
     with pytest.raises(Stop):
         simulate(two_days(), tmp_path / "run")
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
