@@ -337,7 +337,11 @@ def _catch_sigterm() -> None:
 def main() -> None:
     register_configs()
     _catch_sigterm()
-    _main()
+    try:
+        _main()
+    except Terminated as exc:
+        print(f"cityres: {exc}; the run folder's summary.json says so", file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":

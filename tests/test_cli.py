@@ -249,6 +249,7 @@ def test_a_run_terminated_by_sigterm_says_so_and_keeps_no_partial_table(tmp_path
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "cityres: terminated by SIGTERM" in err
     summary = json.loads((d / "summary.json").read_text())
     assert summary["status"] == "failed" and "terminated by SIGTERM" in summary["error"]
     left = sorted(p.name for p in d.iterdir())
