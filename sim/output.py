@@ -204,33 +204,16 @@ class RunSink:
         self.city = city
         # The third is a rows-only part: incidents raised during the run, final before the last
         # planned one and written after it (appended to incidents.csv by finish).
-        parts = tuple(zip(self.TABLES, (EVENT_COLUMNS, INCIDENT_COLUMNS, None), strict=True))
+        parts = (("events.csv", EVENT_COLUMNS), ("incidents.csv", INCIDENT_COLUMNS), ("incidents.late.csv", None))
         streams: list[_TableStream] = []
         try:
             for name, columns in parts:
                 streams.append(_TableStream(self.run_dir / name, columns))
-        except BaseException:  # e.g. a SIGTERM while a file was being opened
+        except BaseException:
             for stream in streams:
                 stream.abort()
-            RunSink.discard(self.run_dir)
             raise
         self._events, self._incidents, self._late = streams
-
-    #: The tables a sink streams (temporary names ``.<name>.*.tmp`` until they are complete).
-    TABLES = ("events.csv", "incidents.csv", "incidents.late.csv")
-
-    @staticmethod
-    def discard(run_dir: Path) -> None:
-        """Remove every partial table in ``run_dir``, even one a sink never got to hold (never raises).
-
-        A run folder is this run's alone, so any temporary table in it is this run's.
-        """
-        for name in RunSink.TABLES:
-            for tmp in Path(run_dir).glob(f".{name}.*.tmp"):
-                try:
-                    tmp.unlink()
-                except OSError:
-                    pass
 
     def events(self, rows: list[Record]) -> None:
         self._events.write(event_cells(rows), raw=True)
@@ -256,7 +239,6 @@ class RunSink:
         self._events.abort()
         self._incidents.abort()
         self._late.abort()
-        RunSink.discard(self.run_dir)
 
 
 def _float_cells(values: Any, ndigits: int | None = None) -> list[str]:
