@@ -149,6 +149,17 @@ def _job_summaries(sweep_dir: Path) -> list[Path]:
     return found
 
 
+def _job_status(f: Path) -> str | None:
+    """The status in a job's summary.json (None when unreadable), read again only if the file changed."""
+    t = _mtime_ns(f)
+    if _seen_status.get(f, (None,))[0] != t:
+        try:
+            _seen_status[f] = (t, json.loads(f.read_text(encoding="utf-8")).get("status"))
+        except (OSError, ValueError):
+            return None
+    return _seen_status[f][1]
+
+
 def _sweep_progress(sweep_dir: Path) -> str:
     """"12/60 jobs done, 1 failed": the sweep as this job sees it (the jobs share one folder).
 
@@ -160,13 +171,7 @@ def _sweep_progress(sweep_dir: Path) -> str:
 
     ok = failed = 0
     for f in _job_summaries(sweep_dir):
-        t = _mtime_ns(f)
-        if _seen_status.get(f, (None,))[0] != t:
-            try:
-                _seen_status[f] = (t, json.loads(f.read_text(encoding="utf-8")).get("status"))
-            except (OSError, ValueError):
-                continue
-        status = _seen_status[f][1]
+        status = _job_status(f)
         ok += status == "ok"
         failed += status == "failed"
     t = _mtime_ns(sweep_dir / "multirun.yaml")  # written once, before the first job
@@ -228,11 +233,7 @@ class KeepEarlierResults(Callback):
         folder = Path(str(config.hydra.sweep.dir))
         failed = []
         for f in sorted(_job_summaries(folder)) if folder.is_dir() else []:
-            try:
-                status = json.loads(f.read_text(encoding="utf-8")).get("status")
-            except (OSError, ValueError):
-                status = None
-            if status != "ok":
+            if _job_status(f) != "ok":
                 failed.append(f.parent)
         if failed:
             print(f"cityres: {len(failed)} job(s) of the sweep failed: "
