@@ -31,7 +31,7 @@ import simpy
 
 from sim.city import UnitSpec
 from sim.log import Record
-from sim.roads import RoadState
+from sim.roads import RoadState, position_on
 
 __all__ = ["Dispatcher", "Incident", "Unit", "serve"]
 
@@ -83,7 +83,9 @@ class Unit:
     status: str = "idle"  # idle | busy | returning
     wake: simpy.Event | None = None
     proc: simpy.Process | None = None
-    ret_from: int = -1
+    # Driving back to quarters: the route taken (nodes, time left at each; see RoadState.route) and
+    # when it left; a closure later does not move a vehicle already on its way.
+    ret_route: tuple[np.ndarray, np.ndarray] | None = None
     ret_t0: float = 0.0
     index: int = -1  # position in the dispatcher's pool of its kind
 
@@ -177,9 +179,9 @@ class Dispatcher:
             ret.pop(unit.index, None)
 
     def where(self, unit: Unit) -> int:
-        """The unit's node now (a returning unit is placed along its route)."""
-        if unit.status == "returning":
-            return self.roads_for(unit.kind).position(unit.ret_from, unit.home, self.env.now - unit.ret_t0)
+        """The unit's node now (a returning unit is placed along the route it took)."""
+        if unit.status == "returning" and unit.ret_route is not None:
+            return position_on(unit.ret_route, unit.node, self.env.now - unit.ret_t0)
         return unit.node
 
     def eta(self, unit: Unit, times_to_scene: np.ndarray) -> float:
@@ -401,9 +403,13 @@ def serve(env: simpy.Environment, unit: Unit, d: Dispatcher) -> Generator[simpy.
                 continue
             # Drive back to quarters; available for re-tasking on the way.
             d.set_status(unit, "returning")
-            unit.ret_from, unit.ret_t0 = unit.node, env.now
+            roads = d.roads_for(unit.kind)
+            if d.retask:  # where() places it along this route if a call comes meanwhile
+                unit.ret_route, unit.ret_t0 = roads.route(unit.node, unit.home), env.now
+                back = float(unit.ret_route[1][0]) if len(unit.ret_route[0]) else float("inf")
+            else:
+                back = roads.time(unit.node, unit.home)
             try:
-                back = d.roads_for(unit.kind).time(unit.node, unit.home)
                 if back > 0:
                     yield env.timeout(back if np.isfinite(back) else 0.0)
             except simpy.Interrupt as intr:

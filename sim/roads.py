@@ -12,7 +12,7 @@ each node's next hop towards the scene, so a unit's path can be walked too.
 At city scale a full Dijkstra per question would dominate a run, so every
 point-to-point question (:meth:`RoadState.time`, :meth:`~RoadState.path`,
 :meth:`~RoadState.position`) is answered from a *distance-limited* search
-from the target, widened (x4 from ``first_limit_s``) until it reaches the
+from the target, widened (x2 from ``first_limit_s``) until it reaches the
 origin: it settles only the nodes nearer the target than the origin, and it
 gives the same times and next hops as a full search (Dijkstra settles nodes
 in order of distance, so nodes inside the limit never see the ones outside).
@@ -292,7 +292,7 @@ class RoadState:
     def _reaching(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
         """A search from ``target`` that reaches ``origin`` if anything does.
 
-        Widens a limited search (x4) and falls back to a full one after
+        Widens a limited search (x2) and falls back to a full one after
         8 h of travel, so an unreachable origin costs one full search.
         """
         if self._pending:
@@ -311,7 +311,7 @@ class RoadState:
             hit = self._within(target, limit)
             if np.isfinite(hit[0][origin]):
                 return hit
-            limit *= 4
+            limit *= 2
         return self._to(target)
 
     def times_within(self, target: int, limit: float) -> np.ndarray:
@@ -368,8 +368,13 @@ class RoadState:
                            self._rev.indptr), shape=(self.n, self.n))
         return dijkstra(free.T.tocsr(), indices=np.asarray(origins, dtype=np.int64), min_only=True)
 
-    def _route(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes from ``origin`` to ``target`` and the time left to ``target`` at each (empty if unreachable)."""
+    def route(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes from ``origin`` to ``target`` and the time left to ``target`` at each (empty if unreachable).
+
+        The arrays are the route at the road state of the call: a vehicle that
+        keeps them drives it whatever closes later (see :func:`position_on`).
+        Treat them as read-only: they are kept for the next call.
+        """
         if self._pending:
             self._sync()
         key = (origin, target)
@@ -395,19 +400,26 @@ class RoadState:
 
     def path(self, origin: int, target: int) -> list[int]:
         """Nodes from ``origin`` to ``target`` along the fastest route ([] if unreachable)."""
-        return [int(n) for n in self._route(origin, target)[0]]
+        return [int(n) for n in self.route(origin, target)[0]]
 
     def position(self, origin: int, target: int, elapsed_s: float) -> int:
-        """The node a vehicle has reached ``elapsed_s`` after leaving ``origin`` for ``target``.
+        """The node a vehicle has reached ``elapsed_s`` after leaving ``origin`` for ``target``
+        on the fastest route of the road state now (see :func:`position_on`)."""
+        return position_on(self.route(origin, target), origin, elapsed_s)
 
-        The last node passed (a vehicle between two nodes is placed at the one behind it).
-        """
-        nodes, left = self._route(origin, target)
-        if len(nodes) == 0:
-            return origin
-        # Time already driven at each node after the origin: increasing along the route.
-        driven = left[0] - left[1:]
-        return int(nodes[int(np.searchsorted(driven, elapsed_s, side="right"))])
+
+def position_on(route: tuple[np.ndarray, np.ndarray], origin: int, elapsed_s: float) -> int:
+    """The node reached ``elapsed_s`` after leaving ``origin`` along ``route`` (:meth:`RoadState.route`).
+
+    The last node passed (a vehicle between two nodes is placed at the one
+    behind it); ``origin`` when the route is empty (unreachable).
+    """
+    nodes, left = route
+    if len(nodes) == 0:
+        return origin
+    # Time already driven at each node after the origin: increasing along the route.
+    driven = left[0] - left[1:]
+    return int(nodes[int(np.searchsorted(driven, elapsed_s, side="right"))])
 
 
 def _touched(dist: np.ndarray, pred: np.ndarray,

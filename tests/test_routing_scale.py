@@ -74,7 +74,8 @@ def test_nearest_equals_a_scan_of_every_unit(seed: int, n_units: int) -> None:
         status = str(rng.choice(["idle", "busy", "returning"]))
         d.set_status(u, status)
         if status == "returning":
-            u.ret_from, u.ret_t0 = int(rng.integers(0, 60)), float(rng.uniform(0, env.now))
+            u.node = int(rng.integers(0, 60))
+            u.ret_route, u.ret_t0 = rs.route(u.node, u.home), float(rng.uniform(0, env.now))
         # Some units share a node: ties go to the unit listed first.
     # Enough questions for the kind's own first radius (the 90th percentile of its answers) to take over;
     # a scene asked twice finds its search cached.
@@ -236,3 +237,39 @@ def test_a_faster_link_that_ties_drops_the_kept_route() -> None:
     fresh = RoadState(roads)
     fresh.set_cause("signals", 2, 2.0 / 3.0)
     assert rs.path(0, 2) == fresh.path(0, 2) and rs.time(0, 2) == fresh.time(0, 2) == 20.0
+
+
+def test_a_returning_unit_is_placed_on_the_route_it_took() -> None:
+    """A closure after a unit left for quarters does not move it onto the new fastest route."""
+    from sim.dispatch import Incident, serve
+
+    # Scene 0, quarters 3: by node 1 (10 s + 10 s) or by node 2 (15 s + 15 s).
+    roads = Roads(
+        x_m=np.array([0.0, 1.0, 1.0, 2.0]), y_m=np.array([0.0, 1.0, -1.0, 0.0]), elev_m=np.zeros(4),
+        u=np.array([0, 1, 0, 2]), v=np.array([1, 3, 2, 3]), length_m=np.array([100.0, 100.0, 150.0, 150.0]),
+        speed_kmh=np.full(4, 36.0), road_class=np.zeros(4, int), oneway=np.zeros(4, bool),
+        bridge=np.zeros(4, bool), tunnel=np.zeros(4, bool), underpass=np.zeros(4, bool),
+    )
+    env = simpy.Environment()
+    rs = RoadState(roads)
+    unit = Unit(UnitSpec("S0.E1", "engine", "S0"), home=3, turnout_s=0.0, node=3)
+    d = Dispatcher(env, rs, [unit], lambda rec: None)
+    unit.proc = env.process(serve(env, unit, d))
+    inc = Incident(id=1, type="fire", severity=1, source="test", scope="roads.node.0", node=0, zone="",
+                   t_occur=0.0, rng=np.random.default_rng(0))
+    inc.controlled = env.event()
+    inc.controlled.succeed()
+    seen = []
+
+    def script() -> object:
+        d.request(inc, "engine")  # there at 20 s, leaves for quarters by node 1 at once
+        yield env.timeout(25.0)
+        rs.close(1)  # the link 1-3 ahead of it: the fastest route from the scene is now by node 2
+        yield env.timeout(7.0)
+        seen.append((unit.status, d.where(unit)))
+
+    env.process(script())
+    env.run(until=32.5)
+    assert rs.path(0, 3) == [0, 2, 3]
+    assert seen == [("returning", 1)]  # 12 s along 0-1-3 it has passed node 1 (on 0-2-3 it would be at 0)
+
