@@ -575,8 +575,7 @@ class _World:
             k = next(i for i, z in enumerate(self.city.zones) if z.id == zone)
             self._signal_links[zone] = zone_links(self.city.roads.u, self.city.roads.v, self._node_zone, k)
         links = self._signal_links[zone]
-        for link in links:
-            self.roads.set_cause("signals", int(link), f if dark else None)
+        self.roads.set_causes("signals", links, [f if dark else None] * len(links))
         return float(len(links))
 
     def _entrapments(self, comp: str, hr: str) -> int:

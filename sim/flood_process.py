@@ -335,31 +335,41 @@ class FloodProcess:
         factors = np.where(wet > 0, 1.0 / speed_share(wet, r.speed_kmh[changed], rc.min_speed_share),
                            1.0).tolist()
         reopened = reopened_light = False
+        # The flood's own layer of the road state: other causes (a main repair,
+        # dark signals) keep theirs (RoadState.set_cause). Each class of vehicle
+        # has its own flood layer (own=True). Set for every changed link at once
+        # after the loop (nothing in it asks the roads).
+        heavy: tuple[list[int], list[float | None]] = ([], [])
+        light: tuple[list[int], list[float | None]] = ([], [])
         for i, d, factor in zip(changed.tolist(), wet.tolist(), factors, strict=True):
             self.link_depth[i] = d
             scope = f"roads.link.{i}"
             self.w.record(Record(env.now, "flood", scope, None, round(d, 4)))
-            # The flood's own layer of the road state: other causes (a main
-            # repair, dark signals) keep theirs (RoadState.set_cause). Each class of
-            # vehicle has its own flood layer (own=True).
             if self.light is not None:
-                reopened_light |= self.update_light(i, d, factor)
+                reopened_light |= self.update_light(i, d, factor, light)
             if d >= rc.emergency_limit_m:
                 if not self.closed[i]:
                     self.closed[i] = True
-                    self.w.roads.set_cause("flood", i, np.inf, own=True)
+                    heavy[0].append(i)
+                    heavy[1].append(np.inf)
                     self.w.record(Record(env.now, "road_close", scope, None, round(d, 4), "flood"))
                 continue
-            if self.closed[i]:
+            was_closed = bool(self.closed[i])
+            if was_closed:
                 self.closed[i] = False
                 reopened = True
-                self.w.roads.set_cause("flood", i, None, own=True)
                 self.w.record(Record(env.now, "road_open", scope, None, round(d, 4), "flood"))
-            if self.w.roads.cause_factor("flood", i) != factor:
-                self.w.roads.set_cause("flood", i, factor, own=True)
+            now = 1.0 if was_closed else self.w.roads.cause_factor("flood", i)  # reopening clears the closure
+            if was_closed or now != factor:
+                heavy[0].append(i)
+                heavy[1].append(None if factor == 1.0 else factor)
+            if now != factor:
                 self.w.record(Record(env.now, "road_slow", scope, None, round(factor, 4), f"depth_m={d:.2f}"))
             if r.underpass[i] and d >= rc.car_limit_m and not self.trapped_done[i]:
                 self.trap(i)
+        self.w.roads.set_causes("flood", *heavy, own=True)
+        if self.light is not None:
+            self.light.set_causes("flood", *light, own=True)
         if reopened or reopened_light:  # a scene cut off by the water may be in reach again
             disp = self.w.dispatcher  # only the kinds whose roads reopened
             disp.offer_queued([k for k in disp.queues if (reopened and disp.roads_for(k) is self.w.roads)
@@ -372,22 +382,25 @@ class FloodProcess:
                 self.w.record(Record(env.now, "road_open", f"roads.link.{int(jj)}", None, 0.0,
                                      "early warning: reopened to public traffic"))
 
-    def update_light(self, i: int, d: float, factor: float) -> bool:
+    def update_light(self, i: int, d: float, factor: float, out: tuple[list[int], list[float | None]]) -> bool:
         """Link ``i`` at depth ``d`` for light vehicles: closed from ``light_limit_m``, else slowed as the
-        others. Returns whether it reopened."""
+        others. Appends the link's new flood factor to ``out`` (set by the caller). Returns whether it
+        reopened."""
         assert self.light is not None
         scope = f"roads.link.{i}"
         if d >= self.cfg.roads.light_limit_m:
             if not self.light_closed[i]:
                 self.light_closed[i] = True
-                self.light.set_cause("flood", i, np.inf, own=True)
+                out[0].append(i)
+                out[1].append(np.inf)
                 self.w.record(Record(self.w.env.now, "road_close", scope, None, round(d, 4), LIGHT_NOTE))
             return False
         reopened = bool(self.light_closed[i])
         if reopened:
             self.light_closed[i] = False
             self.w.record(Record(self.w.env.now, "road_open", scope, None, round(d, 4), LIGHT_NOTE))
-        self.light.set_cause("flood", i, None if factor == 1.0 else factor, own=True)
+        out[0].append(i)
+        out[1].append(None if factor == 1.0 else factor)
         return reopened
 
     def trap_people(self, c: int) -> None:

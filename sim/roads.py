@@ -30,6 +30,8 @@ tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -124,6 +126,48 @@ class RoadState:
             self.factor[link] = f
             self.version += 1
             self._pending.extend(self._update_link(link))
+
+    def set_causes(self, cause: str, links: Sequence[int] | np.ndarray, factors: Sequence[float | None], *,
+                   own: bool = False) -> None:
+        """:meth:`set_cause` for many links at once, each link at most once: the same road state.
+
+        One vectorised rewrite of their weights (a flood step changes thousands
+        of links; one at a time, the per-link Python work was most of its cost).
+        """
+        links_l = [int(k) for k in links]
+        f_l = [1.0 if f is None else float(f) for f in factors]
+        if len(links_l) != len(f_l):
+            raise ValueError(f"set_causes: {len(links_l)} links but {len(f_l)} factors")
+        for link, f in zip(links_l, f_l, strict=True):
+            if not f > 0:
+                raise ValueError(f"roads.link.{link}: factor must be > 0 (got {f})")
+        if len(set(links_l)) != len(links_l):
+            raise ValueError("set_causes: a link is given twice")
+        if not own:
+            for t in self._twins:
+                t.set_causes(cause, links_l, f_l)
+        if not links_l:
+            return
+        layer = self._causes.setdefault(cause, {})
+        for link, f in zip(links_l, f_l, strict=True):
+            if f == 1.0:
+                layer.pop(link, None)
+            else:
+                layer[link] = f
+        # The product of every cause's factor, in the order set_cause takes them (the same floats).
+        new = np.ones(len(links_l))
+        for name in sorted(self._causes):
+            lay = self._causes[name]
+            if lay:
+                new *= np.array([lay.get(k, 1.0) for k in links_l])
+        idx = np.array(links_l, dtype=np.int64)
+        moved = self.factor[idx] != new
+        if not moved.any():
+            return
+        idx = idx[moved]
+        self.factor[idx] = new[moved]
+        self.version += int(moved.sum())
+        self._pending.extend(self._update_links(idx))
 
     def cause_factor(self, cause: str, link: int) -> float:
         """``cause``'s own factor on ``link`` (1 when it has none)."""
@@ -245,6 +289,26 @@ class RoadState:
                 data[g] = w
                 out.append((head, tail, float(old), float(w)))
         return out
+
+    def _update_links(self, links: np.ndarray) -> list[tuple[int, int, float, float]]:
+        """:meth:`_update_link` for many links at once (vectorised): the same weights and changes."""
+        assert self._rev is not None
+        arcs = self._link_arcs[links].ravel()
+        groups = np.unique(self._grp_of_arc[arcs[arcs >= 0]])
+        start = self._grp_start[groups]
+        size = self._grp_end[groups] - start
+        first = np.cumsum(size) - size  # where each group's arcs begin in the concatenation
+        pos = np.repeat(start - first, size) + np.arange(int(size.sum()))
+        arc_links = self._arc_link[self._arcs_sorted[pos]]
+        w = self.base_s[arc_links] * self.factor[arc_links]
+        new = np.maximum(np.minimum.reduceat(w, first), 1e-6)
+        data = self._rev.data
+        old = data[groups]
+        changed = old != new
+        groups, old, new = groups[changed], old[changed], new[changed]
+        data[groups] = new
+        return list(zip(self._grp_row[groups].tolist(), self._rev.indices[groups].tolist(),
+                        old.tolist(), new.tolist(), strict=True))
 
     def _reverse_graph(self) -> csr_matrix:
         assert self._rev is not None

@@ -464,3 +464,35 @@ def test_a_call_the_water_cut_off_is_served_when_the_road_reopens() -> None:
     opened = [r.t_s for r in log.events if r.kind == "road_open" and r.note == LIGHT_NOTE]
     assert [r.scope for r in log.events if r.kind == "queue"] == ["units.ambulance"]  # cut off at first
     assert opened and inc.t_dispatch == min(opened) and inc.t_arrival is not None and inc.outcome == "resolved"
+
+
+def test_roads_follow_the_water_down_as_it_drains() -> None:
+    """Closed to every class at its depth, then slowed, then open again: the road states agree with the
+    flood's own books at every step (both classes of vehicle), and the dry roads end at free flow."""
+    from sim.flood_process import attach
+    from sim.log import LIGHT_NOTE
+
+    world = engine._World(_square_city(), make_policy(PolicyConfig(), CityConfig()), Streams(0), engine.RunLog())
+    sc = ScenarioConfig(name="waterlogging")
+    sc.waterlogging.hydrology.curve_number = 100.0
+    sc.waterlogging.hydrology.runoff_coefficient = 1.0  # the sewers drain the pond
+    sc.waterlogging.pumps.count = 0
+    sc.waterlogging.people.calls_per_1000 = 0.0
+    rain = Hazard(id="H1", t_s=0.0, kind="weather.rain", scope="weather.rain", params={"step_s": 300.0, "mm": [300.0]})
+    fp = attach(world, [rain], sc.waterlogging, None, 0.0)
+    assert fp is not None and fp.light is not None
+    world.env.process(fp.run())
+    heavy, light = world.roads, fp.light
+    seen_closed = seen_slow = 0
+    for t in np.arange(150.0, 12 * 3600.0, 300.0):
+        world.env.run(until=float(t))
+        assert np.array_equal(np.isinf(heavy.factor), fp.closed)
+        assert np.array_equal(np.isinf(light.factor), fp.light_closed)
+        wet = (fp.link_depth > 0) & ~fp.closed
+        assert np.all(heavy.factor[wet] >= 1.0) and np.all(heavy.factor[fp.link_depth == 0] == 1.0)
+        seen_closed += int(fp.closed.any())
+        seen_slow += int((heavy.factor[wet] > 1.0).any())
+    assert seen_closed and seen_slow and not fp.link_depth.any()
+    assert np.all(heavy.factor == 1.0) and np.all(light.factor == 1.0)
+    opened = {(r.scope, r.note) for r in world.log.events if r.kind == "road_open"}
+    assert ("roads.link.0", "flood") in opened and ("roads.link.0", LIGHT_NOTE) in opened

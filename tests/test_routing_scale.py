@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -273,3 +274,31 @@ def test_a_returning_unit_is_placed_on_the_route_it_took() -> None:
     assert rs.path(0, 3) == [0, 2, 3]
     assert seen == [("returning", 1)]  # 12 s along 0-1-3 it has passed node 1 (on 0-2-3 it would be at 0)
 
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_set_causes_is_set_cause_link_by_link(seed: int) -> None:
+    """The flood's batch of changes leaves the road state, its twins and every answer as one call per link."""
+    rng = np.random.default_rng(seed)
+    roads = random_roads(rng, 50, 160)  # parallel links included
+    one, many = RoadState(roads, first_limit_s=20.0), RoadState(roads, first_limit_s=20.0)
+    twin_one, twin_many = one.twin(), many.twin()
+    for step in range(6):
+        cause = str(rng.choice(["flood", "repair", "signals"]))
+        links = rng.choice(roads.n_links, int(rng.integers(0, 30)), replace=False).tolist()
+        factors = [None if r < 0.2 else np.inf if r < 0.4 else 1.0 if r < 0.5 else float(1 + 4 * r)
+                   for r in rng.random(len(links))]
+        own = bool(step % 2)
+        for link, f in zip(links, factors, strict=True):
+            one.set_cause(cause, link, f, own=own)
+        many.set_causes(cause, links, factors, own=own)
+        for a, b in ((one, many), (twin_one, twin_many)):
+            assert np.array_equal(a.factor, b.factor) and a.version == b.version
+            assert np.array_equal(a._reverse_graph().data, b._reverse_graph().data)
+            for o, t in rng.integers(0, roads.n_nodes, (10, 2)).tolist():
+                assert a.time(o, t) == b.time(o, t) or (np.isinf(a.time(o, t)) and np.isinf(b.time(o, t)))
+                assert a.path(o, t) == b.path(o, t)
+    with pytest.raises(ValueError, match=r"roads\.link\.3: factor must be > 0"):
+        many.set_causes("flood", [2, 3], [2.0, -1.0])
+    with pytest.raises(ValueError, match="twice"):
+        many.set_causes("flood", [2, 2], [2.0, 3.0])
