@@ -38,7 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from sim.city import Roads
 
-__all__ = ["RoadState"]
+__all__ = ["RoadState", "position_on"]
 
 
 class RoadState:
@@ -356,8 +356,11 @@ class RoadState:
     def _reaching(self, origin: int, target: int) -> tuple[np.ndarray, np.ndarray]:
         """A search from ``target`` that reaches ``origin`` if anything does.
 
-        Widens a limited search (x2) and falls back to a full one after
-        8 h of travel, so an unreachable origin costs one full search.
+        Widens a limited search (x2 from ``first_limit_s``) and falls back to
+        a full one after 8 h of travel: an unreachable origin costs the
+        limited searches up to 8 h (six from 600 s) and one full search, which
+        is then kept, so asking again costs nothing until the road state
+        changes near the target.
         """
         if self._pending:
             self._sync()

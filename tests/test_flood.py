@@ -469,6 +469,7 @@ def test_a_call_the_water_cut_off_is_served_when_the_road_reopens() -> None:
 def test_roads_follow_the_water_down_as_it_drains() -> None:
     """Closed to every class at its depth, then slowed, then open again: the road states agree with the
     flood's own books at every step (both classes of vehicle), and the dry roads end at free flow."""
+    from sim.flood import speed_share
     from sim.flood_process import attach
     from sim.log import LIGHT_NOTE
 
@@ -483,16 +484,19 @@ def test_roads_follow_the_water_down_as_it_drains() -> None:
     assert fp is not None and fp.light is not None
     world.env.process(fp.run())
     heavy, light = world.roads, fp.light
-    seen_closed = seen_slow = 0
+    r, rc = world.city.roads, sc.waterlogging.roads
+    seen_closed = seen_slow = seen_light_slow = 0
     for t in np.arange(150.0, 12 * 3600.0, 300.0):
         world.env.run(until=float(t))
-        assert np.array_equal(np.isinf(heavy.factor), fp.closed)
-        assert np.array_equal(np.isinf(light.factor), fp.light_closed)
-        wet = (fp.link_depth > 0) & ~fp.closed
-        assert np.all(heavy.factor[wet] >= 1.0) and np.all(heavy.factor[fp.link_depth == 0] == 1.0)
+        d = fp.link_depth
+        # Pregnolato's slow-down of the depth on the books (1 when dry), or closed.
+        slow = np.where(d > 0, 1.0 / speed_share(d, r.speed_kmh, rc.min_speed_share), 1.0)
+        assert np.array_equal(heavy.factor, np.where(fp.closed, np.inf, slow))
+        assert np.array_equal(light.factor, np.where(fp.light_closed, np.inf, slow))
         seen_closed += int(fp.closed.any())
-        seen_slow += int((heavy.factor[wet] > 1.0).any())
-    assert seen_closed and seen_slow and not fp.link_depth.any()
+        seen_slow += int((np.isfinite(heavy.factor) & (heavy.factor > 1.0)).any())
+        seen_light_slow += int((np.isfinite(light.factor) & (light.factor > 1.0)).any())
+    assert seen_closed and seen_slow and seen_light_slow and not fp.link_depth.any()
     assert np.all(heavy.factor == 1.0) and np.all(light.factor == 1.0)
     opened = {(r.scope, r.note) for r in world.log.events if r.kind == "road_open"}
     assert ("roads.link.0", "flood") in opened and ("roads.link.0", LIGHT_NOTE) in opened
