@@ -74,7 +74,6 @@ class RoadState:
         # Weight changes not yet checked against the cached searches (checked at the next question,
         # so a flood step that changes a thousand links checks each search once).
         self._pending: list[tuple[int, int, float, float]] = []
-        self._entries: dict[int, list[tuple[int, int, int, tuple[int, ...]]]] = {}
         # Directed arc list: both directions unless one-way.
         two = ~roads.oneway.astype(bool)
         self._arc_src = np.concatenate([roads.u, roads.v[two]]).astype(np.int64)
@@ -105,34 +104,20 @@ class RoadState:
     def set_cause(self, cause: str, link: int, factor: float | None, *, own: bool = False) -> None:
         """Set ``cause``'s factor on ``link`` (``inf`` closes it; ``None`` or 1 clears the cause there).
 
-        The :meth:`twin` states get the same factor unless ``own``.
+        The link's factor is the product of its causes' factors. The
+        :meth:`twin` states get the same factor unless ``own``.
         """
         if factor is not None and not factor > 0:
             raise ValueError(f"roads.link.{link}: factor must be > 0 (got {factor})")
-        if not own:
-            for t in self._twins:
-                t.set_cause(cause, link, factor)
-        layer = self._causes.setdefault(cause, {})
-        if factor is None or factor == 1.0:
-            layer.pop(link, None)
-        else:
-            layer[link] = float(factor)
-        f = 1.0
-        for name in sorted(self._causes):
-            v = self._causes[name].get(link)
-            if v is not None:
-                f *= v
-        if self.factor[link] != f:
-            self.factor[link] = f
-            self.version += 1
-            self._pending.extend(self._update_link(link))
+        self.set_causes(cause, [link], [factor], own=own)
 
     def set_causes(self, cause: str, links: Sequence[int] | np.ndarray, factors: Sequence[float | None], *,
                    own: bool = False) -> None:
-        """:meth:`set_cause` for many links at once, each link at most once: the same road state.
+        """:meth:`set_cause` for many links at once, each link at most once.
 
-        One vectorised rewrite of their weights (a flood step changes thousands
-        of links; one at a time, the per-link Python work was most of its cost).
+        One vectorised rewrite of their weights: a flood step changes
+        thousands of links, and one at a time the per-link Python work was
+        most of its cost.
         """
         links_l = [int(k) for k in links]
         f_l = [1.0 if f is None else float(f) for f in factors]
@@ -260,38 +245,13 @@ class RoadState:
         w = self.base_s[self._arc_link] * factor[self._arc_link]
         return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
 
-    def _link_entries(self, link: int) -> list[tuple[int, int, int, tuple[int, ...]]]:
-        """(CSR entry, head, tail, links of its parallel arcs) for each entry of ``link``, kept once asked."""
-        hit = self._entries.get(link)
-        if hit is None:
-            assert self._rev is not None
-            arcs = self._link_arcs[link]
-            hit = []
-            for g in self._grp_of_arc[arcs[arcs >= 0]].tolist():
-                links = self._arc_link[self._arcs_sorted[self._grp_start[g]:self._grp_end[g]]]
-                hit.append((g, int(self._grp_row[g]), int(self._rev.indices[g]), tuple(links.tolist())))
-            self._entries[link] = hit
-        return hit
-
-    def _update_link(self, link: int) -> list[tuple[int, int, float, float]]:
-        """Rewrite the link's CSR entries; returns (head, tail, old, new weight) of each that changed.
-
-        Rows of the reversed graph are the arcs' heads, columns their tails. Scalar work only:
-        a flood step changes thousands of links one by one.
-        """
-        assert self._rev is not None
-        data, base, factor = self._rev.data, self.base_s, self.factor
-        out = []
-        for g, head, tail, links in self._link_entries(link):
-            w = max(min(base[k] * factor[k] for k in links), 1e-6)  # as _group_weights
-            old = data[g]
-            if old != w:
-                data[g] = w
-                out.append((head, tail, float(old), float(w)))
-        return out
-
     def _update_links(self, links: np.ndarray) -> list[tuple[int, int, float, float]]:
-        """:meth:`_update_link` for many links at once (vectorised): the same weights and changes."""
+        """Rewrite the CSR entries of ``links`` from their factors; returns (head, tail, old, new weight)
+        of each entry that changed.
+
+        Rows of the reversed graph are the arcs' heads, columns their tails; an
+        entry holds the fastest of its parallel arcs (as :meth:`_group_weights`).
+        """
         assert self._rev is not None
         arcs = self._link_arcs[links].ravel()
         groups = np.unique(self._grp_of_arc[arcs[arcs >= 0]])

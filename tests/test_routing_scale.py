@@ -277,12 +277,16 @@ def test_a_returning_unit_is_placed_on_the_route_it_took() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10**6))
-def test_set_causes_is_set_cause_link_by_link(seed: int) -> None:
-    """The flood's batch of changes leaves the road state, its twins and every answer as one call per link."""
+def test_set_causes_equals_a_road_state_built_afresh(seed: int) -> None:
+    """Causes set link by link or many at once leave the weights, twins and answers of a road state built
+    from scratch at the same factors (each the product of its causes')."""
     rng = np.random.default_rng(seed)
     roads = random_roads(rng, 50, 160)  # parallel links included
     one, many = RoadState(roads, first_limit_s=20.0), RoadState(roads, first_limit_s=20.0)
     twin_one, twin_many = one.twin(), many.twin()
+    layers: dict[str, dict[int, float]] = {}  # the causes as the test keeps them (the twins': without own)
+    twin_layers: dict[str, dict[int, float]] = {}
+    before = {id(many): np.ones(roads.n_links), id(twin_many): np.ones(roads.n_links)}
     for step in range(6):
         cause = str(rng.choice(["flood", "repair", "signals"]))
         links = rng.choice(roads.n_links, int(rng.integers(0, 30)), replace=False).tolist()
@@ -291,13 +295,31 @@ def test_set_causes_is_set_cause_link_by_link(seed: int) -> None:
         own = bool(step % 2)
         for link, f in zip(links, factors, strict=True):
             one.set_cause(cause, link, f, own=own)
+        versions = (many.version, twin_many.version)
         many.set_causes(cause, links, factors, own=own)
-        for a, b in ((one, many), (twin_one, twin_many)):
-            assert np.array_equal(a.factor, b.factor) and a.version == b.version
-            assert np.array_equal(a._reverse_graph().data, b._reverse_graph().data)
+        for book in [layers] + ([] if own else [twin_layers]):
+            for link, f in zip(links, factors, strict=True):
+                if f is None or f == 1.0:
+                    book.setdefault(cause, {}).pop(link, None)
+                else:
+                    book.setdefault(cause, {})[link] = f
+        for a, b, book, v0 in ((one, many, layers, versions[0]), (twin_one, twin_many, twin_layers, versions[1])):
+            want = np.ones(roads.n_links)
+            for name in sorted(book):
+                for link, f in book[name].items():
+                    want[link] *= f
+            fresh = RoadState(roads)
+            fresh.factor[:] = want
+            fresh._build_structure()  # weights from scratch at these factors
+            assert np.array_equal(a.factor, want) and np.array_equal(b.factor, want)
+            assert b.version - v0 == int(np.sum(want != before[id(b)]))  # one per link whose factor moved
+            before[id(b)] = want
+            assert np.array_equal(a._reverse_graph().data, fresh._reverse_graph().data)
+            assert np.array_equal(b._reverse_graph().data, fresh._reverse_graph().data)
             for o, t in rng.integers(0, roads.n_nodes, (10, 2)).tolist():
-                assert a.time(o, t) == b.time(o, t) or (np.isinf(a.time(o, t)) and np.isinf(b.time(o, t)))
-                assert a.path(o, t) == b.path(o, t)
+                ta, tb, tf = a.time(o, t), b.time(o, t), fresh.time(o, t)
+                assert ta == tb == tf or (np.isinf(ta) and np.isinf(tb) and np.isinf(tf))
+                assert a.path(o, t) == b.path(o, t) == fresh.path(o, t)
     before, data = many.factor.copy(), many._reverse_graph().data.copy()
     with pytest.raises(ValueError, match=r"roads\.link\.3: factor must be > 0"):
         many.set_causes("flood", [2, 3], [2.0, -1.0])
