@@ -55,7 +55,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from scipy.stats import poisson
 
 from scenarios.base import Hazard
 from sim.city import UnitSpec
@@ -419,7 +418,7 @@ class FloodProcess:
         t = self.cfg.trapped
         hour = int((self.start_hour + self.w.env.now / 3600.0) // 1) % 24
         lam = t.vehicles_per_h * t.hourly_share[hour] * t.exposure_h
-        n = int(poisson.ppf(self.u_under[link], lam)) if lam > 0 else 0
+        n = int(_poisson_ppf(self.u_under[link], lam)) if lam > 0 else 0
         r = self.w.city.roads
         node = int(r.u[link]) if self.elev[r.u[link]] <= self.elev[r.v[link]] else int(r.v[link])
         for j in range(n):
@@ -431,7 +430,7 @@ def _people_calls(fp: FloodProcess, c: int) -> int:
     pe = fp.cfg.people
     deep = (fp.catch.of_node == c) & (fp.state.node_depth(fp.elev) >= pe.depth_m)
     lam = pe.calls_per_1000 * float(fp.node_pop[deep].sum()) / 1000.0
-    return int(poisson.ppf(fp.u_people[c], lam)) if lam > 0 else 0
+    return int(_poisson_ppf(fp.u_people[c], lam)) if lam > 0 else 0
 
 
 def attach(world: _World, hazards: list[Hazard], cfg: WaterloggingConfig | None, ew: EarlyWarningConfig | None,
@@ -448,3 +447,11 @@ def attach(world: _World, hazards: list[Hazard], cfg: WaterloggingConfig | None,
     world.dispatcher.add_units(fp.units)
     fp.link_power()
     return fp
+
+
+def _poisson_ppf(u: float, lam: float) -> float:
+    """The Poisson(``lam``) quantile at ``u`` (scipy.stats is imported here, when a flood first traps
+    anyone: it adds about 0.25 s to the imports of every run otherwise)."""
+    from scipy.stats import poisson
+
+    return float(poisson.ppf(u, lam))
