@@ -30,6 +30,7 @@ tables.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -119,7 +120,7 @@ class RoadState:
         thousands of links, and one at a time the per-link Python work was
         most of its cost.
         """
-        links_l = [int(k) for k in links]
+        links_l = [operator.index(k) for k in links]  # an int or a numpy integer; 3.7 is no link
         f_l = [1.0 if f is None else float(f) for f in factors]
         if len(links_l) != len(f_l):
             raise ValueError(f"set_causes: {len(links_l)} links but {len(f_l)} factors")

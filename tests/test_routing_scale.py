@@ -311,7 +311,7 @@ def test_set_causes_equals_a_road_state_built_afresh(seed: int) -> None:
             fresh = RoadState(roads)
             fresh.factor[:] = want
             fresh._build_structure()  # weights from scratch at these factors
-            assert np.array_equal(a.factor, want) and np.array_equal(b.factor, want)
+            assert np.array_equal(a.factor, want) and np.array_equal(b.factor, want) and a.version == b.version
             assert b.version - v0 == int(np.sum(want != before[id(b)]))  # one per link whose factor moved
             before[id(b)] = want
             assert np.array_equal(a._reverse_graph().data, fresh._reverse_graph().data)
@@ -325,4 +325,6 @@ def test_set_causes_equals_a_road_state_built_afresh(seed: int) -> None:
         many.set_causes("flood", [2, 3], [2.0, -1.0])
     with pytest.raises(ValueError, match="twice"):
         many.set_causes("flood", [2, 2], [2.0, 3.0])
+    with pytest.raises(TypeError):
+        many.set_cause("flood", 3.7, 2.0)  # type: ignore[arg-type]  # not a link id
     assert np.array_equal(many.factor, before) and np.array_equal(many._reverse_graph().data, data)  # nothing set
