@@ -240,29 +240,33 @@ class RoadState:
         """Weights of every CSR entry, in order: the fastest of its parallel arcs, floored at 1e-6 s."""
         return self._group_weights_at(self.factor)
 
-    def _group_weights_at(self, factor: np.ndarray) -> np.ndarray:
-        if not len(self._grp_start):
-            return np.zeros(0)
-        w = self.base_s[self._arc_link] * factor[self._arc_link]
-        return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
+    def _group_weights_at(self, factor: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """The weights of CSR entries ``groups`` (all if None) at link factors ``factor``: the fastest of
+        each entry's parallel arcs, floored at 1e-6 s."""
+        if groups is None:
+            if not len(self._grp_start):
+                return np.zeros(0)
+            w = self.base_s[self._arc_link] * factor[self._arc_link]
+            return np.maximum(np.minimum.reduceat(w[self._arcs_sorted], self._grp_start), 1e-6)
+        start = self._grp_start[groups]
+        size = self._grp_end[groups] - start
+        first = np.cumsum(size) - size  # where each group's arcs begin in the concatenation
+        pos = np.repeat(start - first, size) + np.arange(int(size.sum()))
+        arc_links = self._arc_link[self._arcs_sorted[pos]]
+        w = self.base_s[arc_links] * factor[arc_links]
+        return np.maximum(np.minimum.reduceat(w, first), 1e-6) if len(w) else np.zeros(0)
 
     def _update_links(self, links: np.ndarray) -> list[tuple[int, int, float, float]]:
         """Rewrite the CSR entries of ``links`` from their factors; returns (head, tail, old, new weight)
         of each entry that changed.
 
         Rows of the reversed graph are the arcs' heads, columns their tails; an
-        entry holds the fastest of its parallel arcs (as :meth:`_group_weights`).
+        entry holds the fastest of its parallel arcs (:meth:`_group_weights_at`).
         """
         assert self._rev is not None
         arcs = self._link_arcs[links].ravel()
         groups = np.unique(self._grp_of_arc[arcs[arcs >= 0]])
-        start = self._grp_start[groups]
-        size = self._grp_end[groups] - start
-        first = np.cumsum(size) - size  # where each group's arcs begin in the concatenation
-        pos = np.repeat(start - first, size) + np.arange(int(size.sum()))
-        arc_links = self._arc_link[self._arcs_sorted[pos]]
-        w = self.base_s[arc_links] * self.factor[arc_links]
-        new = np.maximum(np.minimum.reduceat(w, first), 1e-6)
+        new = self._group_weights_at(self.factor, groups)
         data = self._rev.data
         old = data[groups]
         changed = old != new
