@@ -83,11 +83,16 @@ def lacking_units(cfg: Config, lacking: dict[tuple[str, str], int]) -> list[str]
     return out
 
 
+def _city_seed(cfg: Config) -> int:
+    """The seed the city is drawn from: ``city.seed``, or the run's own when it is null."""
+    return cfg.seed if cfg.city.seed is None else cfg.city.seed
+
+
 def prepare(cfg: Config) -> Prepared:
     """Validate and build the pure inputs of a run; raises ConfigError on bad input."""
     validate(cfg)
     streams = Streams(cfg.seed)
-    city_seed = cfg.seed if cfg.city.seed is None else cfg.city.seed
+    city_seed = _city_seed(cfg)
     city_streams = streams if city_seed == cfg.seed else Streams(city_seed)
     city, cached = cached_city(cfg.city, city_seed, lambda: build_city(cfg.city, city_streams),
                                enabled=cfg.run.city_cache)
@@ -122,7 +127,7 @@ def execute(prep: Prepared, run_dir: Path) -> dict[str, Any]:
         "status": "running",
         "seed": cfg.seed,
         "city": {"name": prep.city.name, "population": prep.city.population,
-                 "seed": cfg.seed if cfg.city.seed is None else cfg.city.seed, **_jsonable(prep.city.meta)},
+                 "seed": _city_seed(cfg), **_jsonable(prep.city.meta)},
         "scenario": cfg.scenario.name,
         "policy": cfg.policy.name,
         "horizon_s": cfg.run.horizon_s,
